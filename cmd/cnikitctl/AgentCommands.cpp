@@ -1,0 +1,110 @@
+// cnikitctl status | ipam list | version: what the node agent reports.
+#include <iostream>
+
+#include "cmd/cnikitctl/Commands.hpp"
+#include "cmd/cnikitctl/Table.hpp"
+#include "core/rpc/UnixClient.hpp"
+
+namespace cnikit::ctl {
+namespace {
+
+using nlohmann::json;
+
+std::string join(const json& array, const char* sep = ",") {
+  std::string out;
+  for (const auto& item : array) {
+    if (!out.empty()) out += sep;
+    out += item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out;
+}
+
+void printStatus(const json& s) {
+  const auto& agent = s["agent"];
+  std::cout << "Agent:    cnikitd " << agent["version"].get<std::string>() << " (ABI " << agent["abi"].get<std::string>()
+            << "), node " << agent["node"].get<std::string>() << ", pid " << agent["pid"] << ", up "
+            << agent["uptimeSeconds"] << "s, socket " << agent["socket"].get<std::string>() << "\n";
+  const auto& store = s["store"];
+  std::cout << "Store:    " << store["backend"].get<std::string>() << ", "
+            << (store["reachable"].get<bool>() ? "reachable, revision " + store["revision"].dump()
+                                               : "UNREACHABLE: " + store.value("error", ""))
+            << "\n\nBackends:\n";
+  Table backends({"INSTANCE", "TYPE", "VERSION", "CAPABILITIES", "LIBRARY"});
+  for (const auto& b : s["backends"])
+    backends.add({b["instance"], b["type"], b["version"], join(b["capabilities"]), b["library"]});
+  backends.print(std::cout);
+  std::cout << "\nPools:\n";
+  Table pools({"POOL", "BACKEND", "CIDRS", "NODE SUBNETS", "ALLOCATED"});
+  for (const auto& p : s["pools"])
+    pools.add({p["name"], p["backend"], join(p["cidrs"]), join(p["nodeSubnets"]), p["allocated"].dump()});
+  pools.print(std::cout);
+  std::cout << "\nAllocations: " << s["allocations"] << "\n";
+}
+
+void printAllocations(const json& list) {
+  Table table({"POOL", "ADDRESS", "SUBNET", "CONTAINER", "IFNAME", "POD"});
+  for (const auto& a : list) {
+    std::string pod = a["podNamespace"].get<std::string>().empty()
+                          ? "-"
+                          : a["podNamespace"].get<std::string>() + "/" + a["podName"].get<std::string>();
+    table.add({a["pool"], a["address"], a["subnet"], a["containerId"].get<std::string>().substr(0, 12), a["ifname"],
+               pod});
+  }
+  table.print(std::cout);
+}
+
+}  // namespace
+
+
+json callAgent(const GlobalOptions& options, const json& request) {
+  auto client = rpc::UnixClient::connect(options.socket, std::chrono::seconds(2));
+  auto response = json::parse(client.call(request.dump(), std::chrono::seconds(60)));
+  if (response.is_object() && response.contains("error"))
+    throw std::runtime_error("agent: " + response["error"].get<std::string>());
+  return response;
+}
+
+void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode) {
+  auto* version = app.add_subcommand("version", "versions of cnikitctl and of the agent");
+  version->callback([&options] {
+    json out = {{"cnikitctl", CNIKIT_VERSION}};
+    try {
+      out["agent"] = callAgent(options, {{"method", "version"}});
+    } catch (const std::exception& e) {
+      out["agent"] = {{"error", e.what()}};
+    }
+    if (options.json()) {
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    std::cout << "cnikitctl " << CNIKIT_VERSION << "\n";
+    if (out["agent"].contains("version"))
+      std::cout << "cnikitd   " << out["agent"]["version"].get<std::string>() << " (ABI "
+                << out["agent"]["abi"].get<std::string>() << ")\n";
+    else
+      std::cout << "cnikitd   unreachable: " << out["agent"]["error"].get<std::string>() << "\n";
+  });
+
+  auto* status = app.add_subcommand("status", "agent, store, backends, pools and allocations");
+  status->callback([&options] {
+    auto s = callAgent(options, {{"method", "status"}});
+    if (options.json())
+      std::cout << s.dump(2) << "\n";
+    else
+      printStatus(s);
+  });
+
+  auto* ipam = app.add_subcommand("ipam", "address management");
+  ipam->require_subcommand(1);
+  auto* list = ipam->add_subcommand("list", "addresses allocated on this node");
+  list->callback([&options] {
+    auto allocations = callAgent(options, {{"method", "ipam.list"}});
+    if (options.json())
+      std::cout << allocations.dump(2) << "\n";
+    else
+      printAllocations(allocations);
+  });
+  (void)exitCode;
+}
+
+}  // namespace cnikit::ctl

@@ -1,0 +1,34 @@
+#pragma once
+// cnikitctl is a set of command groups, each in its own file, registered on one CLI11 app.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/k8s/Validation.hpp"
+
+namespace cnikit::ctl {
+
+struct GlobalOptions {
+  std::string socket;          // agent socket
+  std::string output = "table";  // table | json (| yaml where a command supports it)
+  bool json() const { return output == "json"; }
+};
+
+// Calls the agent; throws std::runtime_error with the agent's error or the socket problem.
+nlohmann::json callAgent(const GlobalOptions& options, const nlohmann::json& request);
+
+// Each adds its subcommands and sets their callbacks; a callback returns the exit code
+// through `exitCode`.
+void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // status, ipam, version
+void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // apply, delete, get
+void registerPolicyCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // policy matrix, explain
+
+// Manifests from FILE, DIR (its *.yaml, *.yml, *.json) or "-" (stdin), validated as the agent
+// validates them; throws k8s::ValidationError listing every problem (ObjectCommands.cpp).
+std::vector<k8s::NormalizedObject> readObjects(const std::vector<std::string>& paths,
+                                               const std::string& defaultNamespace);
+
+}  // namespace cnikit::ctl

@@ -1,0 +1,69 @@
+#pragma once
+// cnikitd: the node agent. Owns the store, IPAM, the loaded backends and the unix socket the
+// CNI executable and cnikitctl talk to (framed JSON, core/rpc).
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/agent/AgentConfig.hpp"
+#include "core/agent/CniService.hpp"
+#include "core/agent/Endpoints.hpp"
+#include "core/ipam/Ipam.hpp"
+#include "core/metrics/Metrics.hpp"
+#include "core/store/Store.hpp"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace cnikit::agent {
+
+inline constexpr const char* kAgentVersion = CNIKIT_VERSION;
+
+class Agent {
+ public:
+  // Opens the store, loads and creates every backend instance, claims this node's subnet in
+  // each pool. Throws std::runtime_error with what failed.
+  explicit Agent(AgentConfig config);
+  ~Agent();
+
+  // Serves the socket until stop(); returns after in-flight requests finished.
+  void serve();
+  // Safe from any thread (not from a signal handler: use a signal thread).
+  void stop();
+
+  // One request of the agent protocol (also used by tests without a socket).
+  nlohmann::json dispatch(const nlohmann::json& request);
+
+  nlohmann::json status();
+  nlohmann::json ipamList();
+  const AgentConfig& config() const { return config_; }
+
+ private:
+  void serveConnection(int fd);
+  void gcLoop();
+
+  AgentConfig config_;
+  metrics::Registry metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<ipam::Ipam> ipam_;
+  std::unique_ptr<Endpoints> endpoints_;
+  std::vector<std::shared_ptr<plugin::HostServices>> hostServices_;
+  BackendMap backends_;
+  std::unique_ptr<CniService> cni_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int activeConnections_ = 0;
+  std::thread gcThread_;
+};
+
+}  // namespace cnikit::agent

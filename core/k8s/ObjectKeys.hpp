@@ -1,0 +1,20 @@
+#pragma once
+// Where Kubernetes objects live in the cluster store (value = the normalised JSON):
+//   /cnikit/v1/k8s/namespaces/<name>
+//   /cnikit/v1/k8s/pods/<namespace>/<name>
+//   /cnikit/v1/k8s/networkpolicies/<namespace>/<name>
+#include <optional>
+#include <string>
+
+#include "core/k8s/Validation.hpp"
+
+namespace cnikit::k8s {
+
+inline constexpr const char* kObjectsPrefix = "/cnikit/v1/k8s/";
+
+std::string storePrefix(Kind kind);                       // ".../pods/"
+std::string storePrefix(Kind kind, const std::string& ns);  // ".../pods/<ns>/" (Namespace: whole kind)
+std::string storeKey(const ObjectRef& ref);
+std::optional<ObjectRef> refFromStoreKey(const std::string& key);
+
+}  // namespace cnikit::k8s

@@ -1,0 +1,43 @@
+#pragma once
+// The agent's metrics (prometheus-cpp): core counters and whatever backends register.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace prometheus {
+class Registry;
+}
+
+namespace cnikit::metrics {
+
+enum class Kind { Counter, Gauge };
+
+class Registry {
+ public:
+  Registry();
+  ~Registry();
+  // Returns an id >= 0, or -1 for an invalid name or a name registered with another kind.
+  // Registering an existing name with the same kind returns the same id.
+  int32_t add(const std::string& name, const std::string& help, Kind kind);
+  // The same with labels (e.g. {"instance", "default"} for a backend instance's metric): one
+  // family per name, one series per label set; the id names the series.
+  int32_t add(const std::string& name, const std::string& help, Kind kind,
+              const std::map<std::string, std::string>& labels);
+  void increment(int32_t id, double value);  // counter or gauge
+  void set(int32_t id, double value);        // gauge only
+  double value(int32_t id) const;  // throws std::out_of_range for an unknown id
+  std::shared_ptr<prometheus::Registry> prometheus() const { return registry_; }
+  // Text exposition format of everything registered.
+  std::string serialize() const;
+
+ private:
+  struct Entry;
+  mutable std::mutex mutex_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+}  // namespace cnikit::metrics

@@ -1,0 +1,322 @@
+#include "FlannelBackend.hpp"
+
+#include <cnikit/toolkit/Address.hpp>
+#include <cnikit/toolkit/Bridge.hpp>
+#include <cnikit/toolkit/Link.hpp>
+#include <cnikit/toolkit/NetlinkSocket.hpp>
+#include <cnikit/toolkit/Netns.hpp>
+#include <cnikit/toolkit/Rollback.hpp>
+#include <cnikit/toolkit/Route.hpp>
+#include <cnikit/toolkit/Veth.hpp>
+
+#include <arpa/inet.h>
+
+#include <cerrno>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "VethName.hpp"
+
+namespace cnikit::flannel {
+
+using namespace cnikit::toolkit;
+
+namespace {
+
+cnikit_status statusFor(int code) {
+  switch (code) {
+    case ENOENT:
+    case ENODEV:
+    case ESRCH: return CNIKIT_ERR_NOT_FOUND;
+    case EEXIST: return CNIKIT_ERR_EXISTS;
+    case EINVAL:
+    case ERANGE: return CNIKIT_ERR_INVALID_ARGUMENT;
+    case EAGAIN:
+    case EINTR: return CNIKIT_ERR_TRY_AGAIN;
+    case EOPNOTSUPP:
+    case EAFNOSUPPORT: return CNIKIT_ERR_UNSUPPORTED;
+    default: return CNIKIT_ERR_SYSTEM;
+  }
+}
+
+[[noreturn]] void fail(const toolkit::Error& e, const std::string& context) {
+  throw sdk::Error(statusFor(e.code), context.empty() ? e.message : context + ": " + e.message);
+}
+template <class T>
+T must(Result<T> r, const std::string& context) {
+  if (!r) fail(r.error(), context);
+  return std::move(r).value();
+}
+void must(Status s, const std::string& context) {
+  if (!s) fail(s.error(), context);
+}
+[[noreturn]] void invalid(const std::string& message) { throw sdk::Error(CNIKIT_ERR_INVALID_ARGUMENT, message); }
+
+struct PodIp {
+  IpPrefix address;  // "10.244.1.5/24"
+  std::optional<IpAddress> gateway;
+  IpPrefix subnet;   // the node subnet; the address's own network when not given
+  std::string pool;  // pool CIDR text, may be empty
+};
+
+std::vector<PodIp> parseIps(const sdk::PodRequest& req) {
+  std::vector<PodIp> out;
+  for (size_t i = 0; i < req.ips.size(); ++i) {
+    const auto& ip = req.ips[i];
+    std::string label = "ips[" + std::to_string(i) + "]";
+    auto address = IpPrefix::parse(ip.address);
+    if (!address) invalid(label + ".address: " + address.error().message);
+    PodIp p{address.value(), std::nullopt, address.value().network(), ip.poolCidr};
+    if (ip.family != 0 && ip.family != p.address.family())
+      invalid(label + ": family " + std::to_string(ip.family) + " does not match address '" + ip.address + "'");
+    if (!ip.gateway.empty()) {
+      auto gw = IpAddress::parse(ip.gateway);
+      if (!gw) invalid(label + ".gateway: " + gw.error().message);
+      if (gw.value().family != p.address.family())
+        invalid(label + ": gateway '" + ip.gateway + "' is not of the family of '" + ip.address + "'");
+      p.gateway = gw.value();
+    }
+    if (!ip.subnet.empty()) {
+      auto subnet = IpPrefix::parse(ip.subnet);
+      if (!subnet) invalid(label + ".subnet: " + subnet.error().message);
+      if (subnet.value().family() != p.address.family())
+        invalid(label + ": subnet '" + ip.subnet + "' is not of the family of '" + ip.address + "'");
+      p.subnet = subnet.value().network();
+    }
+    if (!ip.poolCidr.empty()) {
+      auto pool = IpPrefix::parse(ip.poolCidr);
+      if (!pool) invalid(label + ".pool_cidr: " + pool.error().message);
+      p.pool = pool.value().network().str();
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+void requireBasics(const sdk::PodRequest& req) {
+  if (req.containerId.empty()) invalid("container id is empty");
+  if (auto valid = validateIfname(req.ifname); !valid) invalid("ifname: " + valid.error().message);
+}
+
+Netns openPodNetns(const std::string& path) {
+  if (path.empty()) invalid("pod network namespace path is empty");
+  auto ns = Netns::open(path);
+  if (!ns) {
+    if (ns.error().code == ENOENT)
+      throw sdk::Error(CNIKIT_ERR_NOT_FOUND, "pod network namespace '" + path + "' does not exist");
+    fail(ns.error(), "");
+  }
+  return std::move(ns).value();
+}
+
+}  // namespace
+
+FlannelBackend::FlannelBackend(const sdk::CreateArgs& args)
+    : options_(Options::parse(args.optionsJson)),
+      host_(args.host),
+      instance_(args.instanceName),
+      masquerade_("cnikit flannel-like " + args.instanceName) {
+  host_.info("flannel-like '" + instance_ + "' ready: " + options_.toJson());
+}
+
+uint32_t FlannelBackend::effectiveMtu(const sdk::PodRequest& req) const {
+  if (options_.mtu) return options_.mtu;
+  return req.mtu ? req.mtu : 1500;
+}
+
+sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
+  requireBasics(req);
+  const std::vector<PodIp> ips = parseIps(req);
+  std::optional<MacAddress> mac;
+  if (!req.mac.empty()) {
+    auto parsed = MacAddress::parse(req.mac);
+    if (!parsed) invalid("mac: " + parsed.error().message);
+    if (parsed.value().bytes[0] & 1) invalid("mac: '" + req.mac + "' is a multicast address");
+    mac = parsed.value();
+  }
+  const uint32_t mtu = effectiveMtu(req);
+  const std::string where = "pod network namespace '" + req.netns + "'";
+
+  Netns podNs = openPodNetns(req.netns);
+  if (must(Netns::current(), "").sameAs(podNs))
+    invalid(where + " is the host's own namespace (the namespace of the calling thread)");
+  NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
+  NetlinkSocket podSock = must(NetlinkSocket::openIn(podNs), "");
+
+  if (must(findLink(podSock, req.ifname), where))
+    throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+
+  const std::string hostName = hostVethName(req.containerId, req.ifname);
+  if (must(findLink(hostSock, hostName), "host namespace")) {
+    // Same container and ifname, but its pod end is not in the pod: a leftover of an ADD that
+    // never finished (e.g. the agent died). It carries nothing: replace it.
+    host_.warn("flannel-like: removing stale host veth '" + hostName + "' of container " + req.containerId);
+    must(deleteLink(hostSock, hostName), "removing stale host veth");
+  }
+
+  LinkInfo bridge;
+  {
+    std::lock_guard lock(bridgeMutex_);
+    bridge = must(ensureBridge(hostSock, options_.bridge), "");
+    for (const auto& ip : ips) {
+      if (!ip.gateway) continue;
+      IpPrefix gw{*ip.gateway, ip.subnet.prefixLen};
+      must(addAddress(hostSock, bridge.index, gw),
+           "adding gateway " + gw.str() + " to bridge '" + options_.bridge + "'");
+    }
+  }
+
+  // From here on every step is undone if a later one fails: deleting the host end of the
+  // pair deletes the pod end too, wherever it is.
+  Rollback rollback;
+  VethSpec spec;
+  spec.name = hostName;
+  spec.peerName = req.ifname;
+  spec.peerNetns = &podNs;
+  spec.mtu = mtu;
+  spec.peerMac = mac;
+  spec.master = bridge.index;
+  spec.up = true;
+  if (auto created = createVeth(hostSock, spec); !created) {
+    auto raced = findLink(podSock, req.ifname);  // the kernel does not say which name was taken
+    if (created.error().code == EEXIST && raced.ok() && raced.value())
+      throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+    fail(created.error(), "");
+  }
+  rollback.add([&hostSock, hostName] { (void)deleteLink(hostSock, hostName); });
+
+  if (options_.hairpin) {
+    LinkInfo hostLink = must(getLink(hostSock, hostName), "host veth");
+    must(setBridgePortHairpin(hostSock, hostLink.index, true), "");
+  }
+
+  const std::string podIf = "'" + req.ifname + "' in " + where;
+  LinkInfo pod = must(getLink(podSock, req.ifname), where);
+  for (const auto& ip : ips)
+    must(addAddress(podSock, pod.index, ip.address, AddressOptions{.noDad = true, .existOk = false}),
+         "configuring " + podIf);
+  must(setLinkUp(podSock, pod.index), "bringing up " + podIf);
+  LinkInfo lo = must(getLink(podSock, "lo"), where);
+  if (!lo.up) must(setLinkUp(podSock, lo.index), "bringing up 'lo' in " + where);
+
+  bool routed[2] = {false, false};  // one default route per family: the first gateway's
+  for (const auto& ip : ips) {
+    int slot = ip.address.family() == AF_INET6 ? 1 : 0;
+    if (!ip.gateway || routed[slot]) continue;
+    Route route;
+    route.family = ip.address.family();
+    route.gateway = *ip.gateway;
+    route.ifindex = pod.index;
+    // A gateway outside the address's own prefix (e.g. a /32 address) is still on this link.
+    route.onlink = !ip.address.contains(*ip.gateway);
+    must(addRoute(podSock, route, RouteOptions{.existOk = false}), "adding default route in " + where);
+    routed[slot] = true;
+  }
+
+  if (options_.masquerade)
+    for (const auto& ip : ips) masquerade_.ensure(ip.address.family(), ip.subnet.str(), ip.pool);
+
+  LinkInfo hostLink = must(getLink(hostSock, hostName), "host veth");
+  rollback.commit();
+
+  sdk::PodResult result;
+  result.hostIfname = hostName;
+  result.hostMac = hostLink.mac.str();
+  result.containerIfname = req.ifname;
+  result.containerMac = pod.mac.str();
+  result.mtu = mtu;
+  return result;
+}
+
+void FlannelBackend::podDel(const sdk::PodRequest& req) {
+  requireBasics(req);
+  // The host end is found by name in this namespace: no need for the pod's namespace, which
+  // may be "" or already gone. Deleting it deletes the pod end.
+  NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
+  const std::string hostName = hostVethName(req.containerId, req.ifname);
+  must(deleteLink(hostSock, hostName), "pod " + req.containerId);
+}
+
+void FlannelBackend::podCheck(const sdk::PodRequest& req) {
+  requireBasics(req);
+  const std::vector<PodIp> ips = parseIps(req);
+  const std::string where = "pod network namespace '" + req.netns + "'";
+  Netns podNs = openPodNetns(req.netns);
+  NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
+  NetlinkSocket podSock = must(NetlinkSocket::openIn(podNs), "");
+
+  auto podLink = must(findLink(podSock, req.ifname), where);
+  if (!podLink) throw sdk::Error(CNIKIT_ERR_NOT_FOUND, "interface '" + req.ifname + "' not found in " + where);
+  const LinkInfo pod = *podLink;
+  const std::string podIf = "'" + req.ifname + "' in " + where;
+
+  std::vector<std::string> wrong;
+  if (pod.kind != "veth")
+    wrong.push_back(podIf + " is " + (pod.kind.empty() ? "not a veth" : "a " + pod.kind + ", not a veth"));
+  if (!pod.up) wrong.push_back(podIf + " is down");
+  if (!req.mac.empty()) {
+    auto expected = MacAddress::parse(req.mac);
+    if (!expected) invalid("mac: " + expected.error().message);
+    if (pod.mac != expected.value()) wrong.push_back(podIf + " has MAC " + pod.mac.str() + ", expected " + req.mac);
+  }
+  if (pod.mtu != effectiveMtu(req))
+    wrong.push_back(podIf + " has MTU " + std::to_string(pod.mtu) + ", expected " + std::to_string(effectiveMtu(req)));
+
+  auto addresses = must(listAddresses(podSock, pod.index), where);
+  for (const auto& ip : ips) {
+    bool found = false;
+    for (const auto& a : addresses) found = found || a.prefix == ip.address;
+    if (!found) wrong.push_back("address " + ip.address.str() + " is missing on " + podIf);
+  }
+  bool checked[2] = {false, false};
+  for (const auto& ip : ips) {
+    int slot = ip.address.family() == AF_INET6 ? 1 : 0;
+    if (!ip.gateway || checked[slot]) continue;
+    checked[slot] = true;
+    auto routes = must(listRoutes(podSock, ip.address.family()), where);
+    bool found = false;
+    for (const auto& r : routes) found = found || (!r.destination && r.gateway == ip.gateway && r.ifindex == pod.index);
+    if (!found) wrong.push_back("default route via " + ip.gateway->str() + " dev " + podIf + " is missing");
+  }
+
+  const std::string hostName = hostVethName(req.containerId, req.ifname);
+  auto hostLink = must(findLink(hostSock, hostName), "host namespace");
+  auto bridge = must(findLink(hostSock, options_.bridge), "host namespace");
+  if (!hostLink) {
+    wrong.push_back("host veth '" + hostName + "' does not exist");
+  } else {
+    if (!hostLink->up) wrong.push_back("host veth '" + hostName + "' is down");
+    if (!bridge)
+      wrong.push_back("bridge '" + options_.bridge + "' does not exist");
+    else if (hostLink->master != bridge->index)
+      wrong.push_back("host veth '" + hostName + "' is not attached to bridge '" + options_.bridge + "'");
+    if (hostLink->link != pod.index) wrong.push_back("host veth '" + hostName + "' is not the peer of " + podIf);
+  }
+  if (!wrong.empty()) {
+    std::string message = "pod " + req.containerId + ": ";
+    for (size_t i = 0; i < wrong.size(); ++i) message += (i ? "; " : "") + wrong[i];
+    throw sdk::Error(CNIKIT_ERR_NOT_FOUND, message);
+  }
+}
+
+std::string FlannelBackend::statusJson() {
+  nlohmann::json status = {
+      {"backend", "flannel-like"}, {"instance", instance_}, {"options", nlohmann::json::parse(options_.toJson())}};
+  NetlinkSocket sock = must(NetlinkSocket::open(), "host namespace");
+  auto links = must(listLinks(sock), "host namespace");
+  const LinkInfo* bridge = nullptr;
+  for (const auto& l : links)
+    if (l.name == options_.bridge) bridge = &l;
+  int veths = 0;
+  if (bridge)
+    for (const auto& l : links)
+      if (l.master == bridge->index && l.kind == "veth") ++veths;
+  status["bridge"] = {{"name", options_.bridge}, {"exists", bridge != nullptr}, {"up", bridge && bridge->up}};
+  if (bridge) status["bridge"]["mac"] = bridge->mac.str();
+  status["veths"] = veths;
+  return status.dump();
+}
+
+}  // namespace cnikit::flannel

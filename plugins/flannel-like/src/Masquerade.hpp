@@ -1,0 +1,33 @@
+#pragma once
+// SNAT (MASQUERADE) of pod traffic that leaves the pool: one nat/POSTROUTING rule per
+// (family, node subnet, pool) in the calling thread's network namespace, made with the
+// system's iptables/ip6tables command (run only when the rule is not yet known to exist,
+// so the per-pod cost is a set lookup). Rules are node state: they stay when pods go.
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <cnikit/toolkit/Netns.hpp>
+
+namespace cnikit::flannel {
+
+class Masquerade {
+ public:
+  explicit Masquerade(std::string comment) : comment_(std::move(comment)) {}
+
+  // "-s <subnet> ! -d <pool> -j MASQUERADE" (pool empty: "! -d <subnet>"). Throws
+  // cnikit::sdk::Error(CNIKIT_ERR_SYSTEM) with the command and its stderr on failure.
+  void ensure(int family, const std::string& subnet, const std::string& pool);
+
+ private:
+  std::string comment_;
+  std::mutex mutex_;
+  std::set<std::tuple<dev_t, ino_t, int, std::string, std::string>> done_;
+  // Namespaces named in done_, held open so that their inode numbers cannot be reused by a
+  // new namespace that has no rules yet.
+  std::vector<toolkit::Netns> pinned_;
+};
+
+}  // namespace cnikit::flannel

@@ -1,0 +1,80 @@
+#include <cnikit/toolkit/Bridge.hpp>
+
+#include <linux/if_bridge.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/errno.h>
+#include <netlink/route/link/bridge.h>
+
+#include <cerrno>
+
+#include "Nl.hpp"
+
+namespace cnikit::toolkit {
+
+Result<LinkInfo> ensureBridge(NetlinkSocket& sock, const std::string& name, const BridgeOptions& options) {
+  auto found = findLink(sock, name);
+  if (!found) return found.error();
+  if (!found.value()) {
+    detail::LinkPtr link(rtnl_link_bridge_alloc());
+    if (!link) return Error{ENOMEM, "creating bridge '" + name + "': out of memory"};
+    rtnl_link_set_name(link.get(), name.c_str());
+    if (options.mtu) rtnl_link_set_mtu(link.get(), options.mtu);
+    if (options.up) rtnl_link_set_flags(link.get(), IFF_UP);
+    int err = rtnl_link_add(sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (err < 0 && err != -NLE_EXIST) return nlError(err, "creating bridge '" + name + "'");
+    auto created = getLink(sock, name);
+    if (!created) return created.error();
+    if (err == 0) {
+      // A bridge whose MAC was never set takes the lowest MAC of its ports, so it would change
+      // as pods come and go and pods' neighbour entries for the gateway would go stale. Setting
+      // it (to the random one it got) pins it.
+      if (auto pinned = setLinkMac(sock, created.value().index, created.value().mac); !pinned)
+        return Error{pinned.error().code, "pinning the MAC of bridge '" + name + "': " + pinned.error().message};
+    }
+    found = std::optional<LinkInfo>(created.value());
+  }
+  LinkInfo info = *found.value();
+  if (info.kind != "bridge")
+    return Error{EEXIST, "link '" + name + "' exists but is " +
+                             (info.kind.empty() ? "not a bridge" : "a " + info.kind + ", not a bridge")};
+  if (options.up && !info.up) {
+    if (auto up = setLinkUp(sock, info.index); !up) return up.error();
+    info.up = true;
+  }
+  return info;
+}
+
+Status setBridgePortHairpin(NetlinkSocket& sock, int portIndex, bool on) {
+  std::string what =
+      std::string("turning hairpin ") + (on ? "on" : "off") + " on bridge port " + detail::linkLabel(portIndex);
+  detail::MsgPtr msg(nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK));
+  if (!msg) return Error{ENOMEM, what + ": out of memory"};
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_BRIDGE;
+  ifi.ifi_index = portIndex;
+  if (nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO) < 0) return Error{ENOMEM, what + ": message too small"};
+  nlattr* protinfo = nla_nest_start(msg.get(), IFLA_PROTINFO | NLA_F_NESTED);
+  if (!protinfo || nla_put_u8(msg.get(), IFLA_BRPORT_MODE, on ? 1 : 0) < 0)
+    return Error{ENOMEM, what + ": message too small"};
+  nla_nest_end(msg.get(), protinfo);
+  int err = nl_send_auto(sock.get(), msg.get());
+  if (err >= 0) err = nl_wait_for_ack(sock.get());
+  if (err < 0) return nlError(err, what);
+  return {};
+}
+
+Result<bool> bridgePortHairpin(NetlinkSocket& sock, int portIndex) {
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_link_alloc_cache(sock.get(), AF_BRIDGE, &raw); err < 0)
+    return nlError(err, "listing bridge ports");
+  detail::CachePtr cache(raw);
+  detail::LinkPtr port(rtnl_link_get(cache.get(), portIndex));
+  if (!port) return Error{ENODEV, detail::linkLabel(portIndex) + " is not a bridge port"};
+  int flags = rtnl_link_bridge_get_flags(port.get());
+  if (flags < 0) return nlError(flags, "reading bridge port flags of " + detail::linkLabel(portIndex));
+  return (flags & RTNL_BRIDGE_HAIRPIN_MODE) != 0;
+}
+
+}  // namespace cnikit::toolkit
