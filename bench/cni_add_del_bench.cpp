@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -55,6 +56,7 @@ struct Options {
   int pods = 200;
   int workers = 8;
   int warmup = 3;
+  int repeat = 1;
   pid_t agentPid = 0;
   std::string refConfig;
   std::string refCniPath = "/usr/lib/cni";
@@ -249,6 +251,14 @@ PhaseResult runPhase(const Subject& s, Op op, std::vector<Job> jobs, int workers
   return result;
 }
 
+// The first three fields of /proc/loadavg: other load on the machine moves every figure.
+std::string loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
 std::string formatRss(std::optional<long> kib) {
   if (!kib) return "n/a";
   char buf[32];
@@ -256,22 +266,30 @@ std::string formatRss(std::optional<long> kib) {
   return buf;
 }
 
-void writeSamples(const std::string& path, const std::vector<RoundResult>& rounds) {
+void writeSamples(const std::string& path, const std::vector<RoundResult>& rounds, int pods) {
   std::ofstream csv(path);
   if (!csv) throw std::runtime_error("cannot write " + path);
-  csv << "subject,mode,op,pod,wall_ms\n";
+  csv << "subject,mode,op,repeat,pod,wall_ms\n";
   for (const auto& r : rounds) {
     for (Op op : {Op::Add, Op::Del}) {
       const auto& samples = op == Op::Add ? r.add.samples : r.del.samples;
       for (size_t i = 0; i < samples.size(); ++i)
-        csv << r.subject << ',' << r.mode << ',' << opName(op) << ',' << i << ','
+        csv << r.subject << ',' << r.mode << ',' << opName(op) << ',' << i / static_cast<size_t>(pods) << ','
+            << i % static_cast<size_t>(pods) << ','
             << std::chrono::duration<double, std::milli>(samples[i]).count() << '\n';
     }
   }
 }
 
-const RoundResult* findRound(const std::vector<RoundResult>& rounds, const std::string& subject, const std::string& mode) {
-  for (const auto& r : rounds)
+void mergeInto(PhaseResult& total, PhaseResult&& part) {
+  total.samples.insert(total.samples.end(), part.samples.begin(), part.samples.end());
+  total.wallSeconds += part.wallSeconds;
+  total.pluginCpuMs += part.pluginCpuMs;
+  if (part.agentCpuMs) total.agentCpuMs = total.agentCpuMs.value_or(0) + *part.agentCpuMs;
+}
+
+RoundResult* findRound(std::vector<RoundResult>& rounds, const std::string& subject, const std::string& mode) {
+  for (auto& r : rounds)
     if (r.subject == subject && r.mode == mode) return &r;
   return nullptr;
 }
@@ -279,8 +297,8 @@ const RoundResult* findRound(const std::vector<RoundResult>& rounds, const std::
 int run(const Options& o) {
   std::signal(SIGPIPE, SIG_IGN);
   enterHostNetns(o.hostNetns);
-  if (o.pods < 1 || o.workers < 1 || o.warmup < 0 || o.warmup > o.pods)
-    throw std::runtime_error("need pods >= 1, parallel >= 1 and 0 <= warmup <= pods");
+  if (o.pods < 1 || o.workers < 1 || o.repeat < 1 || o.warmup < 0 || o.warmup > o.pods)
+    throw std::runtime_error("need pods >= 1, parallel >= 1, repeat >= 1 and 0 <= warmup <= pods");
   for (int pod = 0; pod < o.pods; ++pod) netnsInode(podNetns(o, pod));  // all present, or say which is not
 
   std::vector<Subject> subjects;
@@ -288,6 +306,7 @@ int run(const Options& o) {
   bool haveCnikit = !o.cnikitConfig.empty();
   if (haveCnikit) subjects.push_back(loadSubject("cnikit", o.cnikitConfig, o.cnikitCniPath));
 
+  const std::string loadBefore = loadAverage();
   std::optional<long> rssBefore = o.agentPid ? readRssKiB(o.agentPid) : std::nullopt;
   if (o.agentPid && !rssBefore) throw std::runtime_error("agent pid " + std::to_string(o.agentPid) + " is not running");
 
@@ -297,30 +316,46 @@ int run(const Options& o) {
     runPhase(s, Op::Del, makeJobs(o, s, Op::Del, "warm", 0, o.warmup, &adds.out), 1, 0);
   }
 
+  // With --repeat, the plugins take turns round by round, so slow drifts of the machine's
+  // load hit both alike; the samples of all repeats are pooled.
   std::vector<RoundResult> rounds;
-  std::vector<std::pair<std::string, std::optional<long>>> rssAttached;
+  std::vector<std::pair<std::string, std::optional<long>>> rssAttached;  // highest per mode
   const std::string parallelMode = "parallel-" + std::to_string(o.workers);
   for (const auto& [mode, workers] : {std::pair<std::string, int>{"sequential", 1}, {parallelMode, o.workers}}) {
-    for (const auto& s : subjects) {
-      std::string tag = mode == "sequential" ? "seq" : "par";
-      RoundResult r{s.label, mode, {}, {}};
-      std::cerr << "  " << s.label << " " << mode << ": ADD x" << o.pods << std::flush;
-      r.add = runPhase(s, Op::Add, makeJobs(o, s, Op::Add, tag, 0, o.pods, nullptr), workers,
-                       s.label == "cnikit" ? o.agentPid : 0);
-      if (s.label == "cnikit" && o.agentPid) rssAttached.emplace_back(mode, readRssKiB(o.agentPid));
-      std::cerr << ", DEL x" << o.pods << std::flush;
-      r.del = runPhase(s, Op::Del, makeJobs(o, s, Op::Del, tag, 0, o.pods, &r.add.out), workers,
-                       s.label == "cnikit" ? o.agentPid : 0);
-      std::cerr << " done\n";
-      rounds.push_back(std::move(r));
+    std::optional<long> rssMode;
+    for (int repeat = 0; repeat < o.repeat; ++repeat) {
+      for (const auto& s : subjects) {
+        std::string tag = (mode == "sequential" ? "seq" : "par") + std::to_string(repeat);
+        pid_t agent = s.label == "cnikit" ? o.agentPid : 0;
+        std::cerr << "  " << s.label << " " << mode << " #" << repeat + 1 << ": ADD x" << o.pods << std::flush;
+        PhaseResult add = runPhase(s, Op::Add, makeJobs(o, s, Op::Add, tag, 0, o.pods, nullptr), workers, agent);
+        if (agent) {
+          auto rss = readRssKiB(agent);
+          if (rss && (!rssMode || *rss > *rssMode)) rssMode = rss;
+        }
+        std::cerr << ", DEL x" << o.pods << std::flush;
+        PhaseResult del = runPhase(s, Op::Del, makeJobs(o, s, Op::Del, tag, 0, o.pods, &add.out), workers, agent);
+        std::cerr << " done\n";
+        RoundResult* r = findRound(rounds, s.label, mode);
+        if (!r) r = &rounds.emplace_back(RoundResult{s.label, mode, {}, {}});
+        mergeInto(r->add, std::move(add));
+        mergeInto(r->del, std::move(del));
+      }
     }
+    if (o.agentPid) rssAttached.emplace_back(mode, rssMode);
   }
   std::optional<long> rssAfter = o.agentPid ? readRssKiB(o.agentPid) : std::nullopt;
-  if (!o.samplesOut.empty()) writeSamples(o.samplesOut, rounds);
+  const std::string loadAfter = loadAverage();
+  if (!o.samplesOut.empty()) writeSamples(o.samplesOut, rounds, o.pods);
 
   // ---- report ----
-  std::printf("\nCNI ADD/DEL benchmark: %d pods per round, %s = %d threads, %d untimed warm-up pods per plugin\n",
-              o.pods, parallelMode.c_str(), o.workers, o.warmup);
+  std::printf("\nCNI ADD/DEL benchmark: %d pods per round, %d round(s) per plugin and mode, %s = %d threads, "
+              "%d untimed warm-up pods per plugin\n",
+              o.pods, o.repeat, parallelMode.c_str(), o.workers, o.warmup);
+  utsname uts{};
+  ::uname(&uts);
+  std::printf("machine: %s %s, %ld CPUs online, load average %s at start, %s at end\n", uts.sysname, uts.release,
+              ::sysconf(_SC_NPROCESSORS_ONLN), loadBefore.c_str(), loadAfter.c_str());
   std::printf("reference: %s (ipam host-local), CNI_PATH=%s\n", subjects[0].executable.c_str(), subjects[0].cniPath.c_str());
   if (haveCnikit) std::printf("cnikit:    %s -> agent pid %d\n", subjects[1].executable.c_str(), static_cast<int>(o.agentPid));
   std::printf("latency of one invocation, spawn to exit, ms (nearest-rank percentiles)\n\n");
@@ -347,7 +382,7 @@ int run(const Options& o) {
     }
   }
 
-  std::printf("\nper round: phase wall time, throughput, CPU per invocation (plugin processes; cnikit adds the agent)\n\n");
+  std::printf("\nper plugin and mode: phase wall time, throughput, CPU per invocation (plugin processes; cnikit adds the agent)\n\n");
   std::printf("%-9s  %-11s %-3s | %8s %8s %8s %8s | %10s %10s %10s\n", "plugin", "mode", "op", "mean ms", "max ms",
               "phase s", "pods/s", "plugin cpu", "agent cpu", "total cpu");
   std::printf("%s\n", std::string(106, '-').c_str());
@@ -357,10 +392,11 @@ int run(const Options& o) {
       auto s = summarize(p.samples);
       double n = static_cast<double>(p.samples.size());
       double plugin = p.pluginCpuMs / n;
-      std::string agent = p.agentCpuMs ? std::to_string(*p.agentCpuMs / n).substr(0, 6) : std::string("-");
+      char agent[32] = "-";
+      if (p.agentCpuMs) std::snprintf(agent, sizeof agent, "%.3f", *p.agentCpuMs / n);
       double total = plugin + (p.agentCpuMs ? *p.agentCpuMs / n : 0.0);
       std::printf("%-9s  %-11s %-3s | %8.2f %8.2f %8.2f %8.1f | %10.3f %10s %10.3f\n", r.subject.c_str(), r.mode.c_str(),
-                  opName(op), s.meanMs, s.maxMs, p.wallSeconds, n / p.wallSeconds, plugin, agent.c_str(), total);
+                  opName(op), s.meanMs, s.maxMs, p.wallSeconds, n / p.wallSeconds, plugin, agent, total);
     }
   }
   std::printf("(cpu in ms per invocation; agent cpu from /proc/<pid>/stat at %ld ticks/s)\n", ::sysconf(_SC_CLK_TCK));
@@ -369,7 +405,7 @@ int run(const Options& o) {
     long worst = 0;
     std::printf("\nagent RSS (VmRSS): before any pod %s", formatRss(rssBefore).c_str());
     for (const auto& [mode, kib] : rssAttached) {
-      std::printf("; %d pods attached (%s) %s", o.pods, mode.c_str(), formatRss(kib).c_str());
+      std::printf("; %d pods attached (%s, highest) %s", o.pods, mode.c_str(), formatRss(kib).c_str());
       worst = std::max(worst, kib.value_or(0));
     }
     std::printf("; after all DEL %s\n", formatRss(rssAfter).c_str());
@@ -394,6 +430,8 @@ int main(int argc, char** argv) {
   app.add_option("--pods", o.pods, "pods per round")->capture_default_str();
   app.add_option("--parallel", o.workers, "threads in the parallel mode")->capture_default_str();
   app.add_option("--warmup", o.warmup, "untimed ADD+DEL pods per plugin before measuring")->capture_default_str();
+  app.add_option("--repeat", o.repeat, "rounds per plugin and mode, taking turns; samples are pooled")
+      ->capture_default_str();
   app.add_option("--agent-pid", o.agentPid, "cnikitd pid, for RSS and CPU figures");
   app.add_option("--ref-config", o.refConfig, "reference network config (JSON)")->required();
   app.add_option("--ref-cni-path", o.refCniPath, "CNI_PATH of the reference plugins")->capture_default_str();

@@ -36,6 +36,7 @@ tmp=$(mktemp -d "/tmp/${prefix}XXXX")
 agentPid=""
 driverPid=""
 
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -46,7 +47,7 @@ cleanup() {
   if [[ -n "$agentPid" ]] && kill -0 "$agentPid" 2>/dev/null; then
     kill -TERM "$agentPid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$agentPid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$agentPid" 2>/dev/null && kill -KILL "$agentPid" 2>/dev/null || true
+    if kill -0 "$agentPid" 2>/dev/null; then kill -KILL "$agentPid" 2>/dev/null || true; fi
     wait "$agentPid" 2>/dev/null || true
   fi
   # Only the namespaces this run made: their names carry our pid.
@@ -55,7 +56,7 @@ cleanup() {
   for ns in /run/netns/"${prefix}"*; do
     [[ -e "$ns" ]] && echo "netns del $(basename "$ns")" >>"$batch"
   done
-  [[ -s "$batch" ]] && ip -force -batch "$batch" >/dev/null 2>&1 || true
+  if [[ -s "$batch" ]]; then ip -force -batch "$batch" >/dev/null 2>&1 || true; fi
   rm -rf "$tmp"
   exit "$rc"
 }

@@ -39,6 +39,26 @@ void printStatus(const json& s) {
     pools.add({p["name"], p["backend"], join(p["cidrs"]), join(p["nodeSubnets"]), p["allocated"].dump()});
   pools.print(std::cout);
   std::cout << "\nAllocations: " << s["allocations"] << "\n";
+  if (s.contains("cluster")) {
+    const auto& c = s["cluster"];
+    const auto& u = c["underlay"];
+    std::cout << "\nNode:     " << (c["registered"].get<bool>() ? "registered" : "NOT registered")
+              << ", underlay " << (u["interface"].get<std::string>().empty() ? "-" : u["interface"].get<std::string>())
+              << " " << u["ipv4"].get<std::string>() << " mtu " << u["mtu"] << "\n";
+    if (c.contains("storeError")) std::cout << "          store error: " << c["storeError"].get<std::string>() << "\n";
+    Table nodes({"REMOTE NODE", "UNDERLAY", "SUBNETS", "PROGRAMMED", "ERROR"});
+    for (const auto& n : c["remoteNodes"]) {
+      std::string subnets;
+      auto bySubnetPool = n.value("subnets", json::object());
+      for (const auto& [pool, list] : bySubnetPool.items()) {
+        if (!subnets.empty()) subnets += " ";
+        subnets += pool + ":" + join(list);
+      }
+      nodes.add({n["name"], n.value("underlayIpv4", ""), subnets, n["programmed"].get<bool>() ? "yes" : "no",
+                 n.value("error", "")});
+    }
+    if (!c["remoteNodes"].empty()) nodes.print(std::cout);
+  }
 }
 
 void printAllocations(const json& list) {

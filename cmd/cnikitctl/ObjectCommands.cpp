@@ -3,6 +3,7 @@
 // Manifests are validated here first, with the same code the agent runs, so a problem is
 // reported with its file name and nothing is sent.
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,11 +14,9 @@
 #include <regex>
 #include <sstream>
 
-#include <yaml-cpp/yaml.h>
-
 #include "cmd/cnikitctl/Commands.hpp"
 #include "cmd/cnikitctl/Table.hpp"
-#include "core/agent/YamlToJson.hpp"
+#include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/Objects.hpp"
 
 namespace cnikit::ctl {
@@ -79,7 +78,7 @@ std::vector<json> parseText(const ManifestText& m) {
     if (!j.is_discarded()) return j.is_array() ? std::vector<json>(j.begin(), j.end()) : std::vector<json>{j};
   }
   try {
-    return agent::yamlToJson(m.text);
+    return yaml::yamlToJson(m.text);
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(m.source + ": " + e.what());
   }
@@ -101,8 +100,9 @@ const char* resourceName(k8s::Kind kind) {
 bool needsQuotes(const std::string& s) {
   static const std::regex kPlainNonString(
       R"(^([-+]?[0-9]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|true|True|TRUE|false|False|FALSE|null|Null|NULL|~)$)");
-  return s.empty() || std::regex_match(s, kPlainNonString) || s.find_first_of(":#{}[],&*!|>'\"%@`") != std::string::npos ||
-         s.front() == ' ' || s.back() == ' ' || s.front() == '-';
+  return s.empty() || std::regex_match(s, kPlainNonString) ||
+         s.find_first_of(":#{}[],&*!|>'\"%@`") != std::string::npos || s.front() == ' ' || s.back() == ' ' ||
+         s.front() == '-';
 }
 
 void emitYaml(YAML::Emitter& out, const json& j) {
@@ -144,8 +144,7 @@ void emitYaml(YAML::Emitter& out, const json& j) {
 std::string labelsText(const json& metadata) {
   std::string out;
   const json labels = metadata.value("labels", json::object());  // items() must not outlive it
-  for (const auto& [k, v] : labels.items())
-    out += (out.empty() ? "" : ",") + k + "=" + v.get<std::string>();
+  for (const auto& [k, v] : labels.items()) out += (out.empty() ? "" : ",") + k + "=" + v.get<std::string>();
   return out.empty() ? "<none>" : out;
 }
 
@@ -174,8 +173,8 @@ void printObjectsTable(k8s::Kind kind, const json& items, bool withNamespace) {
     } else if (kind == k8s::Kind::NetworkPolicy) {
       auto policy = k8s::networkPolicyFromJson(item);
       std::string types = policy.ingressType && policy.egressType ? "Ingress,Egress"
-                          : policy.egressType                      ? "Egress"
-                                                                   : "Ingress";
+                          : policy.egressType                     ? "Egress"
+                                                                  : "Ingress";
       row.insert(row.end(), {policy.podSelector.str(), types});
     } else {
       row.push_back(labelsText(metadata));
@@ -211,8 +210,9 @@ void printResults(const GlobalOptions& options, const json& response, const char
       exitCode = 1;
       continue;
     }
-    if (options.output == "table") std::cout << name << (where.empty() ? "" : " (" + where.substr(4) + ")") << " "
-                                             << (action.empty() ? verbPast : action) << "\n";
+    if (options.output == "table")
+      std::cout << name << (where.empty() ? "" : " (" + where.substr(4) + ")") << " "
+                << (action.empty() ? verbPast : action) << "\n";
   }
 }
 
@@ -247,8 +247,7 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
   auto state = std::make_shared<State>();
 
   auto* apply = app.add_subcommand("apply", "create or update Namespaces, Pods and NetworkPolicies from manifests");
-  apply->add_option("-f,--filename", state->files, "FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin")
-      ->required();
+  apply->add_option("-f,--filename", state->files, "FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin")->required();
   apply->add_option("-n,--namespace", state->ns, "namespace for objects that name none")->default_val("default");
   apply->callback([&options, &exitCode, state] {
     std::vector<k8s::NormalizedObject> objects;
@@ -301,10 +300,9 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
       return;
     }
     bool all = state->allNamespaces || *kind == k8s::Kind::Namespace;
-    auto list = callAgent(options, {{"method", "objects.list"},
-                                    {"kind", k8s::kindName(*kind)},
-                                    {"namespace", state->getNamespace},
-                                    {"all", all}});
+    auto list = callAgent(
+        options,
+        {{"method", "objects.list"}, {"kind", k8s::kindName(*kind)}, {"namespace", state->getNamespace}, {"all", all}});
     json items = list.value("items", json::array());
     if (!state->name.empty()) {
       json kept = json::array();
@@ -320,8 +318,8 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
     }
     if (options.output != "table") {
       // As kubectl: one object by name, else a List.
-      printStructured(options, state->name.empty() ? json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}}
-                                                   : items[0]);
+      printStructured(options,
+                      state->name.empty() ? json{{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}} : items[0]);
       return;
     }
     if (items.empty()) {

@@ -16,6 +16,7 @@
 #include "core/rpc/Frame.hpp"
 #include "core/rpc/UnixListener.hpp"
 #include "core/store/StoreFactory.hpp"
+#include "core/agent/Underlay.hpp"
 
 namespace cnikit::agent {
 
@@ -24,7 +25,17 @@ using nlohmann::json;
 Agent::Agent(AgentConfig config) : config_(std::move(config)) {
   std::filesystem::create_directories(config_.stateDir);
   store_ = store::openStore(config_.store);
+  if (config_.clusterFromStore) loadClusterConfig();
   ipam_ = std::make_unique<ipam::Ipam>(*store_, config_.node);
+
+  plugin::Underlay underlay;
+  try {
+    underlay = detectUnderlay(config_.underlayInterface);
+    spdlog::info("underlay {} {} {} mtu {}", underlay.interface, underlay.ipv4, underlay.ipv6, underlay.mtu);
+  } catch (const std::exception& e) {
+    if (!config_.underlayInterface.empty()) throw;
+    spdlog::warn("no underlay ({}): this node can serve local pods only", e.what());
+  }
   endpoints_ = std::make_unique<Endpoints>(*store_, config_.node);
 
   for (const auto& backend : config_.backends) {
@@ -34,7 +45,7 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     auto stateDir = config_.stateDir / "backends" / backend.name;
     std::filesystem::create_directories(stateDir);
     backends_[backend.name] = std::make_unique<plugin::BackendInstance>(
-        library, backend.name, config_.node, backend.options.dump(), stateDir.string(), host);
+        library, backend.name, config_.node, backend.options.dump(), stateDir.string(), host, underlay);
     hostServices_.push_back(host);
     spdlog::info("backend instance '{}': {} {} from {}", backend.name, library->name(), library->version(),
                  path.string());
@@ -44,15 +55,41 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     for (const auto& subnet : subnets) spdlog::info("pool '{}': node subnet {}", pool.name, subnet.str());
   }
   cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_);
+  nodeSync_ = std::make_unique<NodeSync>(config_, *store_, *ipam_, backends_, underlay);
   if (!config_.metricsAddress.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(config_.metricsAddress);
     exposer_->RegisterCollectable(metrics_.prometheus());
   }
 }
 
+void Agent::loadClusterConfig() {
+  // The cluster config is written once for all nodes (e.g. by `cnikitctl lab up`); an agent
+  // that starts first waits for it.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool said = false;
+  for (;;) {
+    try {
+      if (auto kv = store_->get(kClusterConfigKey)) {
+        applyClusterConfig(config_, kv->value, std::string("store key ") + kClusterConfigKey);
+        return;
+      }
+    } catch (const store::StoreUnavailable& e) {
+      if (!said) spdlog::warn("waiting for the cluster store: {}", e.what());
+      said = true;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error(std::string("no cluster config at ") + kClusterConfigKey + " in " +
+                               store_->describe() + " after 60 s");
+    if (!said) spdlog::info("waiting for the cluster config at {}", kClusterConfigKey);
+    said = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 Agent::~Agent() {
   stop();
   if (gcThread_.joinable()) gcThread_.join();
+  nodeSync_.reset();
   // Backends are destroyed without tearing pods down: the datapath outlives the agent.
   backends_.clear();
 }
@@ -82,6 +119,7 @@ void Agent::serve() {
   rpc::UnixListener listener(config_.socket);
   spdlog::info("cnikitd {} serving node {} on {}", kAgentVersion, config_.node, config_.socket);
   if (config_.gcIntervalSeconds > 0) gcThread_ = std::thread([this] { gcLoop(); });
+  nodeSync_->start();
 
   while (!stopping_) {
     pollfd pfd{listener.fd(), POLLIN, 0};
@@ -157,6 +195,12 @@ json Agent::status() {
     storeStatus["error"] = e.what();
   }
   out["store"] = storeStatus;
+  out["cluster"] = nodeSync_->status();
+  if (out["cluster"].contains("storeError")) {
+    storeStatus["reachable"] = false;
+    storeStatus["error"] = out["cluster"]["storeError"];
+    out["store"] = storeStatus;
+  }
 
   out["backends"] = json::array();
   for (const auto& [name, backend] : backends_) {

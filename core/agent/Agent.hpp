@@ -13,6 +13,7 @@
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/CniService.hpp"
 #include "core/agent/Endpoints.hpp"
+#include "core/agent/NodeSync.hpp"
 #include "core/ipam/Ipam.hpp"
 #include "core/metrics/Metrics.hpp"
 #include "core/store/Store.hpp"
@@ -27,7 +28,8 @@ inline constexpr const char* kAgentVersion = CNIKIT_VERSION;
 
 class Agent {
  public:
-  // Opens the store, loads and creates every backend instance, claims this node's subnet in
+  // Opens the store (and reads the cluster config from it when the file has none), detects
+  // the underlay, loads and creates every backend instance, claims this node's subnet in
   // each pool. Throws std::runtime_error with what failed.
   explicit Agent(AgentConfig config);
   ~Agent();
@@ -45,6 +47,7 @@ class Agent {
   const AgentConfig& config() const { return config_; }
 
  private:
+  void loadClusterConfig();
   void serveConnection(int fd);
   void gcLoop();
 
@@ -56,6 +59,7 @@ class Agent {
   std::vector<std::shared_ptr<plugin::HostServices>> hostServices_;
   BackendMap backends_;
   std::unique_ptr<CniService> cni_;
+  std::unique_ptr<NodeSync> nodeSync_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

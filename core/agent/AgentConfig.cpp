@@ -2,11 +2,12 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
-#include "core/agent/YamlToJson.hpp"
+#include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::agent {
 namespace {
@@ -140,41 +141,10 @@ std::string hostName() {
   return buf;
 }
 
-}  // namespace
-
-AgentConfig parseAgentConfig(const std::string& text, const std::string& origin) {
-  std::vector<json> docs;
-  try {
-    docs = yamlToJson(text);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(origin + ": " + e.what());
-  }
-  if (docs.size() != 1) throw std::invalid_argument(origin + ": expected exactly one document");
-  FieldReader r(docs[0], origin);
-  r.rejectUnknown({"node", "nodeLabels", "socket", "stateDir", "store", "backendDir", "metricsAddress",
-                   "gcIntervalSeconds", "logLevel", "backends", "pools", "selection"});
-
-  AgentConfig config;
-  config.node = r.string("node", hostName());
-  config.nodeLabels = r.labels("nodeLabels");
-  config.socket = r.string("socket", config.socket);
-  config.stateDir = r.string("stateDir", config.stateDir.string());
-  config.backendDir = r.string("backendDir", CNIKIT_DEFAULT_BACKEND_DIR);
-  config.metricsAddress = r.string("metricsAddress");
-  config.gcIntervalSeconds = r.integer("gcIntervalSeconds", config.gcIntervalSeconds, 0, 86400);
-  config.logLevel = r.string("logLevel", config.logLevel);
-
-  config.store.type = "sqlite";
-  config.store.path = (config.stateDir / "store.db").string();
-  if (const json* storeJson = r.find("store")) {
-    FieldReader s(*storeJson, origin + ".store");
-    s.rejectUnknown({"type", "path", "endpoints"});
-    config.store.type = s.string("type", "sqlite");
-    if (config.store.type != "sqlite" && config.store.type != "etcd") s.fail("type", "must be sqlite or etcd");
-    config.store.path = s.string("path", config.store.path);
-    config.store.endpoints = s.strings("endpoints");
-  }
-
+void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& config) {
+  config.backends.clear();
+  config.pools.clear();
+  config.selection.clear();
   auto backends = r.objects("backends");
   if (backends.empty()) r.fail("backends", "needs at least one backend instance");
   for (size_t i = 0; i < backends.size(); ++i) {
@@ -182,6 +152,9 @@ AgentConfig parseAgentConfig(const std::string& text, const std::string& origin)
     b.rejectUnknown({"name", "type", "options"});
     BackendConfig backend;
     backend.name = b.requiredString("name");
+    for (char c : backend.name)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+        b.fail("name", "'" + backend.name + "' may hold only letters, digits, '-' and '_'");
     backend.type = b.requiredString("type");
     if (const json* options = b.find("options")) {
       if (!options->is_object()) b.fail("options", "must be an object");
@@ -225,7 +198,65 @@ AgentConfig parseAgentConfig(const std::string& text, const std::string& origin)
     rule.nodeLabels = s.labels("nodeLabels");
     config.selection.push_back(std::move(rule));
   }
+}
+
+}  // namespace
+
+AgentConfig parseAgentConfig(const std::string& text, const std::string& origin) {
+  std::vector<json> docs;
+  try {
+    docs = yaml::yamlToJson(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(origin + ": " + e.what());
+  }
+  if (docs.size() != 1) throw std::invalid_argument(origin + ": expected exactly one document");
+  FieldReader r(docs[0], origin);
+  r.rejectUnknown({"node", "nodeLabels", "socket", "stateDir", "store", "backendDir", "metricsAddress",
+                   "gcIntervalSeconds", "logLevel", "underlayInterface", "nodeLeaseTtlSeconds", "resyncSeconds",
+                   "backends", "pools", "selection"});
+
+  AgentConfig config;
+  config.node = r.string("node", hostName());
+  config.nodeLabels = r.labels("nodeLabels");
+  config.socket = r.string("socket", config.socket);
+  config.stateDir = r.string("stateDir", config.stateDir.string());
+  config.backendDir = r.string("backendDir", CNIKIT_DEFAULT_BACKEND_DIR);
+  config.metricsAddress = r.string("metricsAddress");
+  config.gcIntervalSeconds = r.integer("gcIntervalSeconds", config.gcIntervalSeconds, 0, 86400);
+  config.logLevel = r.string("logLevel", config.logLevel);
+  config.underlayInterface = r.string("underlayInterface");
+  config.nodeLeaseTtlSeconds = r.integer("nodeLeaseTtlSeconds", config.nodeLeaseTtlSeconds, 2, 86400);
+  config.resyncSeconds = r.integer("resyncSeconds", config.resyncSeconds, 1, 86400);
+
+  config.store.type = "sqlite";
+  config.store.path = (config.stateDir / "store.db").string();
+  if (const json* storeJson = r.find("store")) {
+    FieldReader s(*storeJson, origin + ".store");
+    s.rejectUnknown({"type", "path", "endpoints"});
+    config.store.type = s.string("type", "sqlite");
+    if (config.store.type != "sqlite" && config.store.type != "etcd") s.fail("type", "must be sqlite or etcd");
+    config.store.path = s.string("path", config.store.path);
+    config.store.endpoints = s.strings("endpoints");
+  }
+
+  if (r.find("backends") || r.find("pools") || r.find("selection"))
+    parseCluster(r, origin, config);
+  else
+    config.clusterFromStore = true;
   return config;
+}
+
+void applyClusterConfig(AgentConfig& config, const std::string& text, const std::string& origin) {
+  std::vector<json> docs;
+  try {
+    docs = yaml::yamlToJson(text);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(origin + ": " + e.what());
+  }
+  if (docs.size() != 1) throw std::invalid_argument(origin + ": expected exactly one document");
+  FieldReader r(docs[0], origin);
+  r.rejectUnknown({"backends", "pools", "selection"});
+  parseCluster(r, origin, config);
 }
 
 AgentConfig loadAgentConfig(const std::filesystem::path& file) {

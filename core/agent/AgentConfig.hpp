@@ -37,13 +37,24 @@ struct AgentConfig {
   std::string metricsAddress;                         // "127.0.0.1:9090" serves /metrics; "" = off
   int gcIntervalSeconds = 60;                         // check for pods whose netns is gone
   std::string logLevel = "info";
+  std::string underlayInterface;                      // "" = interface of the default route
+  int nodeLeaseTtlSeconds = 20;                       // a dead node's routes go after this
+  int resyncSeconds = 30;                             // full reconcile of remote nodes
+  // Cluster part: backend instances, pools and selection rules. When the file has none of
+  // them they come from the store (kClusterConfigKey), the same for every node.
+  bool clusterFromStore = false;
   std::vector<BackendConfig> backends;
   std::vector<ipam::PoolConfig> pools;
   std::vector<SelectionRule> selection;
 };
 
+inline constexpr const char* kClusterConfigKey = "/cnikit/v1/cluster/config";
+
 // Parses and validates; throws std::invalid_argument naming the file and the field.
 AgentConfig loadAgentConfig(const std::filesystem::path& file);
 AgentConfig parseAgentConfig(const std::string& text, const std::string& origin = "config");
+// Fills backends, pools and selection of config from a cluster config document (YAML or
+// JSON: {backends, pools, selection}); throws std::invalid_argument naming the field.
+void applyClusterConfig(AgentConfig& config, const std::string& text, const std::string& origin);
 
 }  // namespace cnikit::agent

@@ -42,7 +42,8 @@ std::optional<Labels> storedNamespaceLabels(store::Store& store, const std::stri
   auto object = nlohmann::json::parse(kv->value, nullptr, false);
   if (object.is_discarded()) return labels;
   auto metadata = object.value("metadata", nlohmann::json::object());
-  for (const auto& [k, v] : metadata.value("labels", nlohmann::json::object()).items())
+  auto objectLabels = metadata.value("labels", nlohmann::json::object());
+  for (const auto& [k, v] : objectLabels.items())
     if (v.is_string()) labels[k] = v.get<std::string>();
   return labels;
 }

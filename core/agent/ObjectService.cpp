@@ -18,7 +18,8 @@ json resultOf(const k8s::ObjectRef& ref, const std::string& action) {
 
 std::vector<json> documentsOf(const json& request) {
   auto it = request.find("objects");
-  if (it == request.end() || !it->is_array()) throw std::invalid_argument("request needs \"objects\": a list of objects");
+  if (it == request.end() || !it->is_array())
+    throw std::invalid_argument("request needs \"objects\": a list of objects");
   return std::vector<json>(it->begin(), it->end());
 }
 
@@ -34,7 +35,8 @@ json ObjectService::handle(const json& request) {
       if (auto r = request.find("refs"); r != request.end() && r->is_array()) {
         for (const auto& item : *r) {
           auto kind = k8s::parseKind(item.value("kind", ""));
-          if (!kind) throw std::invalid_argument("refs: kind " + json(item.value("kind", "")).dump() + " is not supported");
+          if (!kind)
+            throw std::invalid_argument("refs: kind " + json(item.value("kind", "")).dump() + " is not supported");
           k8s::ObjectRef ref{*kind, item.value("namespace", ""), item.value("name", "")};
           if (ref.kind == k8s::Kind::Namespace) ref.ns.clear();
           if (ref.kind != k8s::Kind::Namespace && ref.ns.empty()) ref.ns = defaultNamespace;

@@ -7,9 +7,8 @@
 //                  -> {results: [...]}; deleting a Namespace deletes its pods and policies
 //   objects.list   {kind, namespace? | all?} -> {apiVersion: v1, kind: List, items: [...]}
 // Keys and values: core/k8s/ObjectKeys.hpp (the normalised JSON of core/k8s/Validation.hpp).
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/k8s/Validation.hpp"
 #include "core/store/Store.hpp"

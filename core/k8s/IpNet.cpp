@@ -62,7 +62,8 @@ bool IpNet::contains(const IpAddr& ip) const {
 }
 
 bool IpNet::contains(const IpNet& other) const {
-  return other.address.v4 == address.v4 && other.prefix >= prefix && samePrefix(address.bytes, other.address.bytes, prefix);
+  return other.address.v4 == address.v4 && other.prefix >= prefix &&
+         samePrefix(address.bytes, other.address.bytes, prefix);
 }
 
 std::string IpNet::str() const { return address.str() + "/" + std::to_string(prefix); }

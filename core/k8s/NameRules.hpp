@@ -10,6 +10,6 @@ std::optional<std::string> checkDns1123Label(const std::string& text);      // n
 std::optional<std::string> checkDns1123Subdomain(const std::string& text);  // pod, policy names
 std::optional<std::string> checkLabelKey(const std::string& text);          // [prefix/]name
 std::optional<std::string> checkLabelValue(const std::string& text);
-std::optional<std::string> checkPortName(const std::string& text);          // IANA_SVC_NAME
+std::optional<std::string> checkPortName(const std::string& text);  // IANA_SVC_NAME
 
 }  // namespace cnikit::k8s

@@ -12,7 +12,7 @@ namespace cnikit::k8s {
 
 inline constexpr const char* kObjectsPrefix = "/cnikit/v1/k8s/";
 
-std::string storePrefix(Kind kind);                       // ".../pods/"
+std::string storePrefix(Kind kind);                         // ".../pods/"
 std::string storePrefix(Kind kind, const std::string& ns);  // ".../pods/<ns>/" (Namespace: whole kind)
 std::string storeKey(const ObjectRef& ref);
 std::optional<ObjectRef> refFromStoreKey(const std::string& key);

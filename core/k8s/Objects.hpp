@@ -2,12 +2,11 @@
 // The Kubernetes objects cnikit reads, as typed values decoded from their normalised JSON
 // (see Validation.hpp): Namespace, Pod and networking.k8s.io/v1 NetworkPolicy.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/k8s/LabelSelector.hpp"
 

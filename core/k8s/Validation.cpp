@@ -25,14 +25,19 @@ const char* kindName(Kind kind) {
 }
 
 std::optional<Kind> parseKind(const std::string& text) {
-  static const std::map<std::string, Kind> kNames = {
-      {"namespaces", Kind::Namespace},          {"namespace", Kind::Namespace},
-      {"ns", Kind::Namespace},                  {"Namespace", Kind::Namespace},
-      {"pods", Kind::Pod},                      {"pod", Kind::Pod},
-      {"po", Kind::Pod},                        {"Pod", Kind::Pod},
-      {"networkpolicies", Kind::NetworkPolicy}, {"networkpolicy", Kind::NetworkPolicy},
-      {"netpol", Kind::NetworkPolicy},          {"NetworkPolicy", Kind::NetworkPolicy},
-      {"networkpolicies.networking.k8s.io", Kind::NetworkPolicy}};
+  static const std::map<std::string, Kind> kNames = {{"namespaces", Kind::Namespace},
+                                                     {"namespace", Kind::Namespace},
+                                                     {"ns", Kind::Namespace},
+                                                     {"Namespace", Kind::Namespace},
+                                                     {"pods", Kind::Pod},
+                                                     {"pod", Kind::Pod},
+                                                     {"po", Kind::Pod},
+                                                     {"Pod", Kind::Pod},
+                                                     {"networkpolicies", Kind::NetworkPolicy},
+                                                     {"networkpolicy", Kind::NetworkPolicy},
+                                                     {"netpol", Kind::NetworkPolicy},
+                                                     {"NetworkPolicy", Kind::NetworkPolicy},
+                                                     {"networkpolicies.networking.k8s.io", Kind::NetworkPolicy}};
   auto it = kNames.find(text);
   if (it == kNames.end()) return std::nullopt;
   return it->second;
@@ -68,7 +73,9 @@ class FieldErrors {
  public:
   FieldErrors(std::string prefix, std::vector<std::string>& out) : prefix_(std::move(prefix)), out_(out) {}
 
-  void add(const std::string& path, const std::string& detail) { out_.push_back(prefix_ + ": " + path + ": " + detail); }
+  void add(const std::string& path, const std::string& detail) {
+    out_.push_back(prefix_ + ": " + path + ": " + detail);
+  }
   void required(const std::string& path) { add(path, "Required value"); }
   void invalid(const std::string& path, const json& value, const std::string& detail) {
     add(path, detail + " (got " + value.dump() + ")");
@@ -216,8 +223,7 @@ json validatePolicyPort(const json& port, const std::string& path, FieldErrors& 
   bool numeric = false;
   if (number) {
     if (number->is_number_integer()) {
-      if (!validPortNumber(*number))
-        errors.invalid(path + ".port", *number, "must be between 1 and 65535, inclusive");
+      if (!validPortNumber(*number)) errors.invalid(path + ".port", *number, "must be between 1 and 65535, inclusive");
       numeric = true;
       out["port"] = *number;
     } else if (number->is_string()) {
@@ -256,8 +262,7 @@ json validateIpBlock(const json& block, const std::string& path, FieldErrors& er
     errors.required(path + ".cidr");
   } else if (errors.string(*cidr, path + ".cidr")) {
     net = IpNet::parse(cidr->get<std::string>());
-    if (!net)
-      errors.invalid(path + ".cidr", *cidr, "must be a valid CIDR (e.g. 10.0.0.0/16 or fd00::/64)");
+    if (!net) errors.invalid(path + ".cidr", *cidr, "must be a valid CIDR (e.g. 10.0.0.0/16 or fd00::/64)");
     out["cidr"] = *cidr;
   }
   if (const json* except = field(block, "except")) {
@@ -289,7 +294,8 @@ json validatePeer(const json& peer, const std::string& path, FieldErrors& errors
   const json* ns = field(peer, "namespaceSelector");
   const json* block = field(peer, "ipBlock");
   if (!pod && !ns && !block) errors.add(path, "Required value: must specify a peer");
-  if (block && (pod || ns)) errors.add(path, "Forbidden: may not specify more than 1 peer type (ipBlock with a selector)");
+  if (block && (pod || ns))
+    errors.add(path, "Forbidden: may not specify more than 1 peer type (ipBlock with a selector)");
   if (pod) out["podSelector"] = validateSelector(*pod, path + ".podSelector", errors);
   if (ns) out["namespaceSelector"] = validateSelector(*ns, path + ".namespaceSelector", errors);
   if (block) out["ipBlock"] = validateIpBlock(*block, path + ".ipBlock", errors);
@@ -321,7 +327,8 @@ json validateRules(const json& rules, const std::string& path, const char* peers
       std::string pp = p + ".ports";
       if (errors.array(*ports, pp)) {
         json list = json::array();
-        for (size_t j = 0; j < ports->size(); ++j) list.push_back(validatePolicyPort((*ports)[j], index(pp, j), errors));
+        for (size_t j = 0; j < ports->size(); ++j)
+          list.push_back(validatePolicyPort((*ports)[j], index(pp, j), errors));
         if (!list.empty()) r["ports"] = list;
       }
     }

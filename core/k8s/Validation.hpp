@@ -5,12 +5,11 @@
 // ("spec.ingress[0].ports[1].endPort"). Normalising applies the apiserver's defaults
 // (protocol TCP, policyTypes, the kubernetes.io/metadata.name namespace label) and keeps only
 // the fields cnikit uses, so the stored JSON is canonical.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace cnikit::k8s {
 

@@ -138,4 +138,37 @@ std::string BackendInstance::statusJson() {
   return s && *s ? s : "{}";
 }
 
+bool BackendInstance::supportsNodes() const { return library_->api().node != nullptr; }
+
+std::string BackendInstance::localNodeData() {
+  const auto& api = library_->api();
+  if (!api.node || !api.node->local_node_data) return "{}";
+  const char* s = api.node->local_node_data(handle_);
+  return s && *s ? s : "{}";
+}
+
+void BackendInstance::nodeUpsert(const NodeInfo& node) {
+  const auto& api = library_->api();
+  if (!api.node) return;
+  std::vector<const char*> subnets;
+  for (const auto& s : node.subnets) subnets.push_back(s.c_str());
+  cnikit_node_info info{};
+  info.size = sizeof(info);
+  info.name = node.name.c_str();
+  info.underlay_ipv4 = node.underlayIpv4.c_str();
+  info.underlay_ipv6 = node.underlayIpv6.c_str();
+  info.subnets = subnets.data();
+  info.n_subnets = subnets.size();
+  info.backend_data_json = node.backendDataJson.c_str();
+  cnikit_status st = api.node->node_upsert(handle_, &info);
+  if (st != CNIKIT_OK) fail(api, handle_, st, "backend instance '" + instanceName_ + "' node_upsert of " + node.name);
+}
+
+void BackendInstance::nodeRemove(const std::string& nodeName) {
+  const auto& api = library_->api();
+  if (!api.node) return;
+  cnikit_status st = api.node->node_remove(handle_, nodeName.c_str());
+  if (st != CNIKIT_OK) fail(api, handle_, st, "backend instance '" + instanceName_ + "' node_remove of " + nodeName);
+}
+
 }  // namespace cnikit::plugin

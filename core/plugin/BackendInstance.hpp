@@ -93,6 +93,15 @@ struct PodResult {
   uint32_t mtu = 0;
 };
 
+// Another node of the cluster as this backend sees it (cnikit_node_info).
+struct NodeInfo {
+  std::string name;
+  std::string underlayIpv4;
+  std::string underlayIpv6;
+  std::vector<std::string> subnets;  // that node's subnets in this backend's pools
+  std::string backendDataJson = "{}";  // what that node's instance published
+};
+
 // The node's underlay as passed to create (cnikit_create_args.underlay_*); empty = unknown.
 struct Underlay {
   std::string interface;
@@ -119,6 +128,13 @@ class BackendInstance {
   void podDel(const PodRequest& request);
   void podCheck(const PodRequest& request);
   std::string statusJson();  // "{}" when the backend reports nothing
+
+  // Node routing capability (NULL table = unsupported: the calls below then do nothing and
+  // localNodeData answers "{}").
+  bool supportsNodes() const;
+  std::string localNodeData();
+  void nodeUpsert(const NodeInfo& node);  // throws BackendError
+  void nodeRemove(const std::string& nodeName);
 
  private:
   std::shared_ptr<BackendLibrary> library_;

@@ -9,11 +9,10 @@
 //           ports resolve per destination pod)  (ipset hash:ip,port, eBPF hash map)
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/k8s/IpNet.hpp"
 #include "core/k8s/Objects.hpp"
@@ -60,10 +59,10 @@ std::vector<IpPortEntry> ipPortEntries(const SetDefinition& def, const k8s::Pod&
 struct AddressSet {
   std::string id;
   SetDefinition definition;
-  std::vector<std::string> ips;       // ip: sorted, unique
-  std::vector<IpPortEntry> ipPorts;   // ip-port: sorted, unique
-  std::optional<k8s::IpNet> cidr;     // net
-  std::vector<k8s::IpNet> except;     // net
+  std::vector<std::string> ips;      // ip: sorted, unique
+  std::vector<IpPortEntry> ipPorts;  // ip-port: sorted, unique
+  std::optional<k8s::IpNet> cidr;    // net
+  std::vector<k8s::IpNet> except;    // net
 
   bool containsIp(const std::string& ip) const;  // ip and net sets
   bool containsIpPort(const std::string& ip, k8s::Protocol protocol, uint16_t port) const;

@@ -6,10 +6,9 @@
 // replies of allowed connections are (connection tracking), and so is a pod's traffic to
 // itself. JSON schema: docs/policy.md.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/k8s/Objects.hpp"
 

@@ -29,11 +29,17 @@ void Changes::merge(const Changes& later) {
 struct Engine::SetState {
   mutable AddressSet content;  // ips/ipPorts materialised lazily from the counts below
   mutable bool dirty = true;
+  mutable std::optional<json> cachedJson;  // every endpoint using the set embeds this
   int refs = 0;
   std::map<std::string, std::vector<std::string>> ipsByPod;
   std::map<std::string, std::vector<IpPortEntry>> ipPortsByPod;
   std::map<std::string, int> ipCount;
   std::map<IpPortEntry, int> ipPortCount;
+
+  const json& toJson() const {
+    if (!cachedJson) cachedJson = materialise().toJson();
+    return *cachedJson;
+  }
 
   const AddressSet& materialise() const {
     if (dirty) {
@@ -68,8 +74,8 @@ struct Engine::PolicyState {
   k8s::NetworkPolicy policy;
   std::vector<RuleTemplate> ingress;
   std::vector<RuleTemplate> egress;
-  std::vector<std::string> sets;   // every acquire, released on replace/delete
-  std::set<std::string> targets;   // local endpoints the podSelector selects
+  std::vector<std::string> sets;  // every acquire, released on replace/delete
+  std::set<std::string> targets;  // local endpoints the podSelector selects
 };
 
 struct Engine::Contribution {
@@ -226,10 +232,10 @@ void Engine::refreshSetForPod(SetState& set, const std::string& podKey, const k8
   if (def.type == SetType::Ip)
     update(set.ipsByPod, set.ipCount, pod ? ipEntries(def, *pod, nsLabels) : std::vector<std::string>{});
   else if (def.type == SetType::IpPort)
-    update(set.ipPortsByPod, set.ipPortCount,
-           pod ? ipPortEntries(def, *pod, nsLabels) : std::vector<IpPortEntry>{});
+    update(set.ipPortsByPod, set.ipPortCount, pod ? ipPortEntries(def, *pod, nsLabels) : std::vector<IpPortEntry>{});
   if (membersChanged) {
     set.dirty = true;
+    set.cachedJson.reset();
     changes.sets.insert(set.content.id);
   }
 }
@@ -328,12 +334,14 @@ Engine::Contribution Engine::contribute(const PolicyState& state, const k8s::Pod
     sortUnique(ports);
     if (!t.allPorts && ports.empty()) continue;  // only named ports this pod does not have
     for (const auto& p : t.peers)
-      c.ingressRules.push_back({p.set, t.allPorts ? std::vector<PortRange>{} : ports, {key, static_cast<int>(r), p.index}});
+      c.ingressRules.push_back(
+          {p.set, t.allPorts ? std::vector<PortRange>{} : ports, {key, static_cast<int>(r), p.index}});
   }
   for (size_t r = 0; r < state.egress.size(); ++r) {
     const auto& t = state.egress[r];
     for (const auto& p : t.peers)
-      c.egressRules.push_back({p.set, t.allPorts ? std::vector<PortRange>{} : t.numeric, {key, static_cast<int>(r), p.index}});
+      c.egressRules.push_back(
+          {p.set, t.allPorts ? std::vector<PortRange>{} : t.numeric, {key, static_cast<int>(r), p.index}});
     for (const auto& np : t.namedPeers) c.egressRules.push_back({np.set, {}, {key, static_cast<int>(r), np.index}});
   }
   return c;
@@ -538,7 +546,7 @@ json Engine::endpointJson(const std::string& key) const {
   json sets = json::object();
   for (const auto* rules : {&ep->ingress.rules, &ep->egress.rules})
     for (const auto& r : *rules)
-      if (!r.set.empty() && !sets.contains(r.set)) sets[r.set] = set(r.set)->toJson();
+      if (!r.set.empty() && !sets.contains(r.set)) sets[r.set] = sets_.at(r.set)->toJson();
   j["sets"] = sets;
   return j;
 }
@@ -552,7 +560,8 @@ std::set<std::string> Engine::affectedEndpoints(const Changes& changes) const {
     if (out.count(key)) continue;
     for (const auto& [policyKey, c] : ep->contributions) {
       auto uses = [&](const std::vector<CompiledRule>& rules) {
-        return std::any_of(rules.begin(), rules.end(), [&](const CompiledRule& r) { return changes.sets.count(r.set); });
+        return std::any_of(rules.begin(), rules.end(),
+                           [&](const CompiledRule& r) { return changes.sets.count(r.set); });
       };
       if (uses(c.ingressRules) || uses(c.egressRules)) {
         out.insert(key);

@@ -37,7 +37,8 @@ Matrix computeMatrix(const ClusterState& state, const std::vector<PortCase>& cas
   for (const auto& c : cases) {
     auto& table = m.reachable[c];
     for (const auto& [fromKey, from] : state.pods)
-      for (const auto& [toKey, to] : state.pods) table[fromKey][toKey] = evaluate(state, from, to, c.port, c.protocol).allowed;
+      for (const auto& [toKey, to] : state.pods)
+        table[fromKey][toKey] = evaluate(state, from, to, c.port, c.protocol).allowed;
   }
   return m;
 }

@@ -5,11 +5,10 @@
 // as JSON {"TCP/80": {"x/a": {"x/b": true, ...}, ...}, ...}.
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/policy/Verdict.hpp"
 

@@ -34,8 +34,8 @@ bool peerSelects(const k8s::PolicyPeer& peer, const std::string& policyNamespace
                  const k8s::Labels& podNamespaceLabels) {
   if (peer.ipBlock) return podInBlock(*peer.ipBlock, pod);
   // namespaceSelector absent: the policy's own namespace. Both present: both must match.
-  bool namespaceOk = peer.namespaceSelector ? peer.namespaceSelector->matches(podNamespaceLabels)
-                                            : pod.ns == policyNamespace;
+  bool namespaceOk =
+      peer.namespaceSelector ? peer.namespaceSelector->matches(podNamespaceLabels) : pod.ns == policyNamespace;
   bool podOk = !peer.podSelector || peer.podSelector->matches(pod.labels);
   return namespaceOk && podOk;
 }

@@ -14,8 +14,8 @@
 namespace cnikit::policy {
 
 struct ClusterState {
-  const std::map<std::string, k8s::Namespace>& namespaces;  // by name
-  const std::map<std::string, k8s::Pod>& pods;              // by "ns/name"
+  const std::map<std::string, k8s::Namespace>& namespaces;    // by name
+  const std::map<std::string, k8s::Pod>& pods;                // by "ns/name"
   const std::map<std::string, k8s::NetworkPolicy>& policies;  // by "ns/name"
 };
 
@@ -27,8 +27,7 @@ k8s::Labels namespaceLabels(const std::map<std::string, k8s::Namespace>& namespa
 bool peerSelects(const k8s::PolicyPeer& peer, const std::string& policyNamespace, const k8s::Pod& pod,
                  const k8s::Labels& podNamespaceLabels);
 // Does the policy port match a connection to `destination` on protocol/port?
-bool portMatches(const k8s::PolicyPort& policyPort, const k8s::Pod& destination, k8s::Protocol protocol,
-                 uint16_t port);
+bool portMatches(const k8s::PolicyPort& policyPort, const k8s::Pod& destination, k8s::Protocol protocol, uint16_t port);
 
 struct RuleMatch {
   std::string policy;  // "ns/name"

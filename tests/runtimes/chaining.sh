@@ -24,6 +24,7 @@ token="cnikit-chaining-$$-$RANDOM"
 
 # host: where the agent and the plugins run (the "node"); peer: a client outside the
 # node; pod: the container's namespace, as a runtime would make it.
+hostNs="" peerNs="" podNs=""  # set by rt_netns
 rt_netns hostNs host
 rt_netns peerNs peer
 rt_netns podNs pod
@@ -64,7 +65,7 @@ podAddr=$(jq -r '.ips[0].address // empty' <<<"$result")
 [[ -n $podAddr ]] || rt_fail "the chain's result has no address: $result"
 podIp=${podAddr%/*}
 [[ $podIp == 10.99.* ]] || rt_fail "pod address $podAddr is not from pool $poolCidr"
-ip -n "$podNs" -4 -o addr show dev eth0 | grep -q "inet $podAddr" ||
+grep -q "inet $podAddr" <<<"$(ip -n "$podNs" -4 -o addr show dev eth0)" ||
   rt_fail "eth0 in the pod does not hold $podAddr: $(ip -n "$podNs" -4 -o addr show)"
 # The host end of the pod's veth, found in the kernel, must be in the result: bandwidth
 # looks it up there.
@@ -79,9 +80,11 @@ jq -e '.interfaces | any(.name == "eth0" and (.sandbox // "") != "" and (.mac //
 ifb=$(jq -r '[.interfaces[] | select(.name | startswith("bwp"))] | first | .name // empty' <<<"$result")
 [[ -n $ifb ]] || rt_fail "bandwidth added no ifb device to the result (egress shaping missing): $result"
 
+# The allocation carries the pod identity the runtime passed in CNI_ARGS.
 [[ $(rt_allocations | jq --arg id "$containerId" --arg ip "$podIp" \
-  '[.[] | select(.containerId == $id and (.address | split("/")[0]) == $ip)] | length') == 1 ]] ||
-  rt_fail "cnikitctl ipam list does not show $podIp for $containerId: $(rt_allocations)"
+  '[.[] | select(.containerId == $id and (.address | split("/")[0]) == $ip and .ifname == "eth0"
+                 and .podNamespace == "default" and .podName == "chaining")] | length') == 1 ]] ||
+  rt_fail "cnikitctl ipam list does not show $podIp for $containerId (default/chaining): $(rt_allocations)"
 
 # portmap wrote its rules in the node namespace, and only there.
 natRules=$(rt_in "$hostNs" iptables -t nat -S)
@@ -90,9 +93,9 @@ grep -q -- "--dport $hostPort -j DNAT --to-destination $podIp:$podPort" <<<"$nat
 [[ $(rootRulesFor) == "$rootBefore" ]] || rt_fail "portmap rules for $containerId appeared in the root namespace"
 
 # bandwidth: ingress shaping on the host veth, egress through the ifb device.
-rt_in "$hostNs" tc qdisc show dev "$hostVeth" | grep -q '^qdisc tbf' ||
+grep -q '^qdisc tbf' <<<"$(rt_in "$hostNs" tc qdisc show dev "$hostVeth")" ||
   rt_fail "no tbf qdisc on host veth $hostVeth: $(rt_in "$hostNs" tc qdisc show)"
-rt_in "$hostNs" tc qdisc show dev "$ifb" | grep -q '^qdisc tbf' ||
+grep -q '^qdisc tbf' <<<"$(rt_in "$hostNs" tc qdisc show dev "$ifb")" ||
   rt_fail "no tbf qdisc on $ifb: $(rt_in "$hostNs" tc qdisc show)"
 
 # A server in the pod, reached through the host port from the peer namespace (PREROUTING)

@@ -22,12 +22,13 @@ rt_make_tmp
 
 poolCidr=10.99.0.0/16
 image=localhost/cnikit/busybox:test
-ns=cnkt
+ctrNamespace=cnkt
 
 mkdir -p "$RT_TMP/net.d"
 rt_cni_bin "$RT_TMP/bin" "$cnikit"
 rt_private_runtime_dirs "$RT_TMP/net.d" "$RT_TMP/bin"
 
+hostNs=""  # set by rt_netns
 rt_netns hostNs host
 rt_start_agent "$hostNs" "$cnikitd" "$cnikitctl" "$backendDir" "$poolCidr"
 
@@ -35,62 +36,67 @@ rt_start_agent "$hostNs" "$cnikitd" "$cnikitctl" "$backendDir" "$poolCidr"
 jq -n --arg sock "$RT_AGENT_SOCKET" \
   '{cniVersion: "1.0.0", name: "cnikit", type: "cnikit", agentSocket: $sock}' \
   >"$RT_TMP/net.d/10-cnikit.conf"
+# A later file must be ignored: if ctr read it, ADD would fail on the missing plugin.
+jq -n '{cniVersion: "1.0.0", name: "not-used", plugins: [{type: "cnikit-not-installed"}]}' \
+  >"$RT_TMP/net.d/20-not-used.conflist"
 
-cd_dir="$RT_TMP/containerd"
-mkdir -p "$cd_dir/root" "$cd_dir/state"
-cat >"$cd_dir/config.toml" <<EOF
+ctrDir="$RT_TMP/containerd"
+mkdir -p "$ctrDir/root" "$ctrDir/state"
+cat >"$ctrDir/config.toml" <<EOF
 version = 2
-root = "$cd_dir/root"
-state = "$cd_dir/state"
+root = "$ctrDir/root"
+state = "$ctrDir/state"
 disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
   "io.containerd.snapshotter.v1.devmapper"]
 [grpc]
-  address = "$cd_dir/containerd.sock"
+  address = "$ctrDir/containerd.sock"
 [ttrpc]
-  address = "$cd_dir/containerd.sock.ttrpc"
+  address = "$ctrDir/containerd.sock.ttrpc"
 [debug]
   level = "info"
 EOF
 
-ctrc() { rt_in "$hostNs" ctr --address "$cd_dir/containerd.sock" --namespace "$ns" "$@"; }
+ctrc() { rt_in "$hostNs" ctr --address "$ctrDir/containerd.sock" --namespace "$ctrNamespace" "$@"; }
 
 # Stops what ctr left: tasks first (a stopped ctr does not stop its task), then shims
-# and container processes by the PIDs containerd recorded.
+# and container processes by the PIDs containerd recorded. It takes everything as
+# arguments: the EXIT trap may run inside any function, whose locals shadow globals.
+# stopContainers NETNS SOCKET NAMESPACE STATE_DIR
 stopContainers() {
-  local id pidFile
-  for id in $(ctrc tasks ls -q 2>/dev/null); do
-    ctrc tasks kill -s SIGKILL "$id" 2>/dev/null
+  local ctr=(nsenter --net="/run/netns/$1" -- ctr --address "$2" --namespace "$3") id pidFile
+  for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
+    "${ctr[@]}" tasks kill -s SIGKILL "$id" 2>/dev/null
   done
   sleep 1
-  for id in $(ctrc tasks ls -q 2>/dev/null); do
-    ctrc tasks delete -f "$id" 2>/dev/null
+  for id in $("${ctr[@]}" tasks ls -q 2>/dev/null); do
+    "${ctr[@]}" tasks delete -f "$id" 2>/dev/null
   done
-  for id in $(ctrc containers ls -q 2>/dev/null); do
-    ctrc containers delete "$id" 2>/dev/null
+  for id in $("${ctr[@]}" containers ls -q 2>/dev/null); do
+    "${ctr[@]}" containers delete "$id" 2>/dev/null
   done
-  for pidFile in "$cd_dir"/state/io.containerd.runtime.v2.task/"$ns"/*/{init,shim}.pid; do
+  for pidFile in "$4"/io.containerd.runtime.v2.task/"$3"/*/{init,shim}.pid; do
     [[ -s $pidFile ]] && kill -KILL "$(cat "$pidFile")" 2>/dev/null
   done
   return 0
 }
 
-rt_spawn "$hostNs" "$RT_TMP/containerd.log" containerd --config "$cd_dir/config.toml"
+rt_spawn "$hostNs" "$RT_TMP/containerd.log" containerd --config "$ctrDir/config.toml"
 containerdPid=$RT_SPAWNED_PID
-rt_on_exit stopContainers
-rt_wait 30 "containerd on $cd_dir/containerd.sock" ctrc version
+rt_on_exit "$(printf 'stopContainers %q %q %q %q' "$hostNs" "$ctrDir/containerd.sock" "$ctrNamespace" "$ctrDir/state")"
+rt_wait 30 "containerd on $ctrDir/containerd.sock" ctrc version
 rt_log "containerd ready (pid $containerdPid)"
 
 "$here/make-oci-image.sh" "$RT_TMP/image.tar" "$image"
 ctrc images import "$RT_TMP/image.tar" >"$RT_TMP/import.log" 2>&1 ||
   rt_fail "ctr images import failed: $(cat "$RT_TMP/import.log")"
-ctrc images ls -q | grep -qx "$image" || rt_fail "image $image not listed after import: $(ctrc images ls)"
+grep -qx "$image" <<<"$(ctrc images ls -q)" || rt_fail "image $image not listed after import: $(ctrc images ls)"
 
 declare -A ctrPid
 startContainer() {
   local name=$1
   rt_spawn "$hostNs" "$RT_TMP/ctr-run-$name.log" \
-    ctr --address "$cd_dir/containerd.sock" --namespace "$ns" run --rm --cni "$image" "$name" sleep 600
+    ctr --address "$ctrDir/containerd.sock" --namespace "$ctrNamespace" run --rm --cni "$image" "$name" sleep 600
   ctrPid[$name]=$RT_SPAWNED_PID
 }
 
@@ -106,7 +112,7 @@ taskRunning() { ctrc tasks ls | awk -v n="$1" '$1 == n && $3 == "RUNNING" {found
 
 # The address of eth0 in a container, as the container sees it.
 containerAddr() {
-  inContainer "$1" ip -4 -o addr show dev eth0 | awk '{print $4}' | head -n 1
+  inContainer "$1" ip -4 -o addr show dev eth0 | awk 'NR == 1 {print $4}'
 }
 hasAddr() { [[ -n $(containerAddr "$1") ]]; }
 
@@ -126,9 +132,9 @@ done
 # The agent knows both, under the IDs ctr gives CNI ("<namespace>-<container>").
 allocs=$(rt_allocations)
 for name in c1 c2; do
-  jq -e --arg id "$ns-$name" --arg a "${addr[$name]}" \
-    'any(.[]; .containerId == $id and .address == $a and .ifname == "eth0")' <<<"$allocs" >/dev/null ||
-    rt_fail "cnikitctl ipam list lacks $ns-$name with ${addr[$name]}: $allocs"
+  jq -e --arg id "$ctrNamespace-$name" --arg a "${addr[$name]%/*}" \
+    'any(.[]; .containerId == $id and (.address | split("/")[0]) == $a and .ifname == "eth0")' <<<"$allocs" >/dev/null ||
+    rt_fail "cnikitctl ipam list lacks $ctrNamespace-$name with ${addr[$name]}: $allocs"
 done
 [[ $(jq length <<<"$allocs") == 2 ]] || rt_fail "expected 2 allocations, got: $allocs"
 
@@ -154,9 +160,13 @@ for name in c1 c2; do
   if grep -qi 'error' "$RT_TMP/ctr-run-$name.log"; then
     rt_fail "ctr run $name reported an error on exit: $(cat "$RT_TMP/ctr-run-$name.log")"
   fi
+  # ctr's DEL runs before ctr returns (and the agent's GC is off): the address is free now.
+  allocs=$(rt_allocations)
+  jq -e --arg id "$ctrNamespace-$name" 'any(.[]; .containerId == $id) | not' <<<"$allocs" >/dev/null ||
+    rt_fail "ctr run $name returned but its allocation is still held: $allocs"
 done
 [[ -z $(ctrc containers ls -q) ]] || rt_fail "containers left after ctr run --rm: $(ctrc containers ls)"
-rt_expect_no_allocations 10
+rt_expect_no_allocations 1
 leftVeths=$(ip -n "$hostNs" -o link show type veth)
 [[ -z $leftVeths ]] || rt_fail "veths left in the node namespace after DEL: $leftVeths"
 rt_log "both containers stopped, allocations and veths released"

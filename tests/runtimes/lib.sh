@@ -4,6 +4,9 @@
 # Everything a test makes is registered here and undone on exit in reverse order:
 # processes are stopped by PID, namespaces deleted, mounts under the temp dir unmounted,
 # the temp dir removed.
+#
+# Under `set -o pipefail`, `cmd | grep -q` can fail when grep exits before cmd has written
+# everything (SIGPIPE): the tests grep captured output instead.
 
 RT_NAME=${RT_NAME:-runtimes}
 RT_PREFIX="cnkt-$$"
@@ -12,13 +15,11 @@ RT_PIDS=()
 RT_NETNS=()
 RT_UNDO=()  # shell snippets run first at exit, last registered first
 RT_MOUNTS=()  # private-namespace mounts, undone after processes and namespaces
-RT_FAILED=0
 
 rt_log() { printf '[%s %(%H:%M:%S)T] %s\n' "$RT_NAME" -1 "$*" >&2; }
 
 # Ends the test with a message; the EXIT trap cleans up.
 rt_fail() {
-  RT_FAILED=1
   printf '[%s] FAIL: %s\n' "$RT_NAME" "$*" >&2
   exit 1
 }
@@ -169,7 +170,8 @@ rt_wait() {
 
 # Writes the agent config and starts cnikitd inside namespace NS:
 # rt_start_agent NS CNIKITD CNIKITCTL BACKEND_DIR POOL_CIDR [BACKEND_OPTIONS_YAML]
-# Sets RT_AGENT_SOCKET, RT_AGENT_PID, RT_CNIKITCTL.
+# Sets RT_AGENT_SOCKET, RT_AGENT_PID, RT_CNIKITCTL. Garbage collection of vanished
+# namespaces is off (RT_AGENT_GC_SECONDS=0), so a released address proves a DEL.
 rt_start_agent() {
   local ns=$1 cnikitd=$2 cnikitctl=$3 backendDir=$4 cidr=$5
   local options=${6:-"{bridge: cnkt0, masquerade: false}"}
@@ -181,7 +183,7 @@ node: ${RT_PREFIX}-node
 socket: $RT_AGENT_SOCKET
 stateDir: $RT_TMP/agent/state
 backendDir: $backendDir
-gcIntervalSeconds: 5
+gcIntervalSeconds: ${RT_AGENT_GC_SECONDS:-0}
 logLevel: debug
 backends:
   - name: default

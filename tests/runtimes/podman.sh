@@ -29,6 +29,7 @@ mkdir -p "$RT_TMP/net.d"
 rt_cni_bin "$RT_TMP/bin" "$cnikit"
 rt_private_runtime_dirs "$RT_TMP/net.d" "$RT_TMP/bin"
 
+hostNs="" peerNs=""  # set by rt_netns
 rt_netns hostNs host
 rt_netns peerNs peer
 rt_in "$hostNs" sysctl -qw net.ipv4.ip_forward=1
@@ -42,9 +43,9 @@ jq -n --arg sock "$RT_AGENT_SOCKET" '{
     {type: "portmap", capabilities: {portMappings: true}}
   ]}' >"$RT_TMP/net.d/cnikit.conflist"
 
-p="$RT_TMP/podman"
-mkdir -p "$p/tmp" "$p/graph" "$p/run"
-cat >"$p/containers.conf" <<EOF
+podmanDir="$RT_TMP/podman"
+mkdir -p "$podmanDir/tmp" "$podmanDir/graph" "$podmanDir/run"
+cat >"$podmanDir/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
 log_driver = "k8s-file"
@@ -59,39 +60,41 @@ default_network = "cnikit"
 cgroup_manager = "cgroupfs"
 runtime = "runc"
 events_logger = "file"
-tmp_dir = "$p/tmp"
-image_copy_tmp_dir = "$p/tmp"
+tmp_dir = "$podmanDir/tmp"
+image_copy_tmp_dir = "$podmanDir/tmp"
 EOF
-cat >"$p/storage.conf" <<EOF
+cat >"$podmanDir/storage.conf" <<EOF
 [storage]
 driver = "overlay"
-graphroot = "$p/graph"
-runroot = "$p/run"
+graphroot = "$podmanDir/graph"
+runroot = "$podmanDir/run"
 EOF
 
 pm() {
-  CONTAINERS_CONF="$p/containers.conf" CONTAINERS_STORAGE_CONF="$p/storage.conf" TMPDIR="$p/tmp" \
+  CONTAINERS_CONF="$podmanDir/containers.conf" CONTAINERS_STORAGE_CONF="$podmanDir/storage.conf" TMPDIR="$podmanDir/tmp" \
     rt_in "$hostNs" podman "$@"
 }
 
 # Removes what podman left (it stops conmon too); then any conmon still alive, by the PID
-# it recorded.
+# it recorded. It takes everything as arguments: the EXIT trap may run inside any
+# function, whose locals shadow globals. stopContainers NETNS PODMAN_DIR
 stopContainers() {
   local pidFile
-  pm rm -f -t 0 -a
-  for pidFile in "$p"/graph/overlay-containers/*/userdata/conmon.pid "$p"/run/overlay-containers/*/userdata/conmon.pid; do
+  CONTAINERS_CONF="$2/containers.conf" CONTAINERS_STORAGE_CONF="$2/storage.conf" TMPDIR="$2/tmp" \
+    nsenter --net="/run/netns/$1" -- podman rm -f -t 0 -a
+  for pidFile in "$2"/graph/overlay-containers/*/userdata/conmon.pid "$2"/run/overlay-containers/*/userdata/conmon.pid; do
     [[ -s $pidFile ]] && kill -KILL "$(cat "$pidFile")" 2>/dev/null
   done
   return 0
 }
-rt_on_exit stopContainers
+rt_on_exit "$(printf 'stopContainers %q %q' "$hostNs" "$podmanDir")"
 
 "$here/make-oci-image.sh" "$RT_TMP/image.tar" "$image"
 pm load -i "$RT_TMP/image.tar" >"$RT_TMP/podman-load.log" 2>&1 ||
   rt_fail "podman load failed: $(cat "$RT_TMP/podman-load.log")"
 pm image exists "$image" || rt_fail "image $image missing after podman load: $(pm images)"
 
-pm network ls --format '{{.Name}}' | grep -qx cnikit ||
+grep -qx cnikit <<<"$(pm network ls --format '{{.Name}}')" ||
   rt_fail "podman does not list the network cnikit: $(pm network ls 2>&1)"
 
 # c1 serves its /etc (podman writes /etc/hostname) on a published port; c2 only sleeps.
@@ -105,15 +108,15 @@ pm run -d --name c2 --hostname pod-c2 --network cnikit "$image" sleep 600 \
 declare -A addr
 allocs=$(rt_allocations)
 for name in c1 c2; do
-  addr[$name]=$(pm exec "$name" ip -4 -o addr show dev eth0 | awk '{print $4}' | head -n 1)
+  addr[$name]=$(pm exec "$name" ip -4 -o addr show dev eth0 | awk 'NR == 1 {print $4}')
   [[ ${addr[$name]} == 10.99.* ]] || rt_fail "$name has '${addr[$name]}' on eth0, not an address of pool $poolCidr"
   reported=$(pm inspect -f '{{(index .NetworkSettings.Networks "cnikit").IPAddress}}/{{(index .NetworkSettings.Networks "cnikit").IPPrefixLen}}' "$name")
   [[ $reported == "${addr[$name]}" ]] || rt_fail "podman reports $reported for $name, eth0 holds ${addr[$name]}"
   mac=$(pm inspect -f '{{(index .NetworkSettings.Networks "cnikit").MacAddress}}' "$name")
   [[ -n $mac ]] || rt_fail "podman has no MAC address for $name"
   id=$(pm inspect -f '{{.Id}}' "$name")
-  jq -e --arg id "$id" --arg a "${addr[$name]}" \
-    'any(.[]; .containerId == $id and .address == $a and .ifname == "eth0")' <<<"$allocs" >/dev/null ||
+  jq -e --arg id "$id" --arg a "${addr[$name]%/*}" \
+    'any(.[]; .containerId == $id and (.address | split("/")[0]) == $a and .ifname == "eth0")' <<<"$allocs" >/dev/null ||
     rt_fail "cnikitctl ipam list lacks $name ($id) with ${addr[$name]}: $allocs"
   rt_log "$name has ${addr[$name]} (mac $mac)"
 done
@@ -135,9 +138,19 @@ rt_log "published port $hostPort reaches c1 from the peer namespace"
 
 pm rm -f -t 0 c1 c2 >"$RT_TMP/podman-rm.log" 2>&1 || rt_fail "podman rm failed: $(cat "$RT_TMP/podman-rm.log")"
 rt_expect_no_allocations 15
-if rt_in "$hostNs" iptables -t nat -S | grep -q -- "--dport $hostPort"; then
+if grep -q -- "--dport $hostPort" <<<"$(rt_in "$hostNs" iptables -t nat -S)"; then
   rt_fail "portmap rules for $hostPort left after podman rm: $(rt_in "$hostNs" iptables -t nat -S)"
 fi
 leftVeths=$(ip -n "$hostNs" -o link show type veth | grep -v 'to-peer' || true)
 [[ -z $leftVeths ]] || rt_fail "pod veths left in the node namespace after podman rm: $leftVeths"
 rt_log "both containers removed, allocations, veths and port rules released"
+
+# A container that exits by itself: conmon runs podman's cleanup, which sends DEL.
+c3=$(pm run -d --name c3 --network cnikit "$image" sleep 4 2>"$RT_TMP/podman-run-c3.log") ||
+  rt_fail "podman run c3 failed: $(cat "$RT_TMP/podman-run-c3.log")"
+allocs=$(rt_allocations)
+jq -e --arg id "$c3" 'any(.[]; .containerId == $id)' <<<"$allocs" >/dev/null ||
+  rt_fail "no allocation for c3 ($c3) while it runs: $allocs"
+rt_expect_no_allocations 30
+[[ $(pm inspect -f '{{.State.Status}}' c3) == exited ]] || rt_fail "c3 is not reported as exited"
+rt_log "c3 exited by itself and its address was released"

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "Failures.hpp"
+#include "Mtu.hpp"
 #include "VethName.hpp"
 
 namespace cnikit::flannel {
@@ -24,35 +26,6 @@ namespace cnikit::flannel {
 using namespace cnikit::toolkit;
 
 namespace {
-
-cnikit_status statusFor(int code) {
-  switch (code) {
-    case ENOENT:
-    case ENODEV:
-    case ESRCH: return CNIKIT_ERR_NOT_FOUND;
-    case EEXIST: return CNIKIT_ERR_EXISTS;
-    case EINVAL:
-    case ERANGE: return CNIKIT_ERR_INVALID_ARGUMENT;
-    case EAGAIN:
-    case EINTR: return CNIKIT_ERR_TRY_AGAIN;
-    case EOPNOTSUPP:
-    case EAFNOSUPPORT: return CNIKIT_ERR_UNSUPPORTED;
-    default: return CNIKIT_ERR_SYSTEM;
-  }
-}
-
-[[noreturn]] void fail(const toolkit::Error& e, const std::string& context) {
-  throw sdk::Error(statusFor(e.code), context.empty() ? e.message : context + ": " + e.message);
-}
-template <class T>
-T must(Result<T> r, const std::string& context) {
-  if (!r) fail(r.error(), context);
-  return std::move(r).value();
-}
-void must(Status s, const std::string& context) {
-  if (!s) fail(s.error(), context);
-}
-[[noreturn]] void invalid(const std::string& message) { throw sdk::Error(CNIKIT_ERR_INVALID_ARGUMENT, message); }
 
 struct PodIp {
   IpPrefix address;  // "10.244.1.5/24"
@@ -117,13 +90,23 @@ FlannelBackend::FlannelBackend(const sdk::CreateArgs& args)
     : options_(Options::parse(args.optionsJson)),
       host_(args.host),
       instance_(args.instanceName),
+      underlayMtu_(args.underlayMtu),
       masquerade_("cnikit flannel-like " + args.instanceName) {
-  host_.info("flannel-like '" + instance_ + "' ready: " + options_.toJson());
+  // The tunnel runs over IPv4 when the node has an IPv4 underlay address, else over IPv6.
+  const bool ipv6Underlay = args.underlayIpv4.empty() && !args.underlayIpv6.empty();
+  defaultMtu_ = options_.mtu ? options_.mtu : derivedMtu(options_.mode, args.underlayMtu, ipv6Underlay);
+  if (options_.mode != Mode::kBridge) {
+    RemoteNodes::Context context{args.instanceName,    args.nodeName,     args.stateDir, args.underlayInterface,
+                                 args.underlayIpv4,    args.underlayIpv6, defaultMtu_};
+    remote_ = std::make_unique<RemoteNodes>(options_, context, host_);
+  }
+  host_.info("flannel-like '" + instance_ + "' ready: " + options_.toJson() + ", pod MTU " +
+             std::to_string(defaultMtu_));
 }
 
 uint32_t FlannelBackend::effectiveMtu(const sdk::PodRequest& req) const {
   if (options_.mtu) return options_.mtu;
-  return req.mtu ? req.mtu : 1500;
+  return req.mtu ? req.mtu : defaultMtu_;
 }
 
 sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
@@ -159,7 +142,7 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   LinkInfo bridge;
   {
     std::lock_guard lock(bridgeMutex_);
-    bridge = must(ensureBridge(hostSock, options_.bridge), "");
+    bridge = must(ensureBridge(hostSock, options_.bridge, BridgeOptions{.mtu = defaultMtu_, .up = true}), "");
     for (const auto& ip : ips) {
       if (!ip.gateway) continue;
       IpPrefix gw{*ip.gateway, ip.subnet.prefixLen};
@@ -167,6 +150,9 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
            "adding gateway " + gw.str() + " to bridge '" + options_.bridge + "'");
     }
   }
+
+  if (remote_)
+    for (const auto& ip : ips) remote_->ensureLocalSubnet(ip.subnet);
 
   // From here on every step is undone if a later one fails: deleting the host end of the
   // pair deletes the pod end too, wherever it is.
@@ -302,8 +288,12 @@ void FlannelBackend::podCheck(const sdk::PodRequest& req) {
 }
 
 std::string FlannelBackend::statusJson() {
-  nlohmann::json status = {
-      {"backend", "flannel-like"}, {"instance", instance_}, {"options", nlohmann::json::parse(options_.toJson())}};
+  nlohmann::json status = {{"backend", "flannel-like"},
+                            {"instance", instance_},
+                            {"mode", modeName(options_.mode)},
+                            {"options", nlohmann::json::parse(options_.toJson())},
+                            {"mtu", defaultMtu_},
+                            {"underlayMtu", underlayMtu_}};
   NetlinkSocket sock = must(NetlinkSocket::open(), "host namespace");
   auto links = must(listLinks(sock), "host namespace");
   const LinkInfo* bridge = nullptr;
@@ -316,7 +306,18 @@ std::string FlannelBackend::statusJson() {
   status["bridge"] = {{"name", options_.bridge}, {"exists", bridge != nullptr}, {"up", bridge && bridge->up}};
   if (bridge) status["bridge"]["mac"] = bridge->mac.str();
   status["veths"] = veths;
+  if (remote_) status.update(remote_->status());
   return status.dump();
+}
+
+std::string FlannelBackend::localNodeData() { return remote_ ? remote_->localNodeData() : "{}"; }
+
+void FlannelBackend::nodeUpsert(const sdk::NodeInfo& node) {
+  if (remote_) remote_->upsert(node);  // bridge mode: pods of other nodes are not reachable
+}
+
+void FlannelBackend::nodeRemove(const std::string& nodeName) {
+  if (remote_) remote_->remove(nodeName);
 }
 
 }  // namespace cnikit::flannel

@@ -1,7 +1,9 @@
 #pragma once
-// flannel-like backend, local part: each pod gets a veth pair whose host end sits on a
-// Linux bridge in the host network namespace (the namespace of the calling thread) that
-// holds the subnet gateways; the pod end is created directly in the pod's namespace.
+// flannel-like backend: each pod gets a veth pair whose host end sits on a Linux bridge in
+// the host network namespace (the namespace of the calling thread) that holds the subnet
+// gateways; the pod end is created directly in the pod's namespace. In vxlan and host-gw
+// modes the node capability routes to the other nodes' pods (RemoteNodes).
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -9,6 +11,7 @@
 
 #include "Masquerade.hpp"
 #include "Options.hpp"
+#include "RemoteNodes.hpp"
 
 namespace cnikit::flannel {
 
@@ -21,12 +24,19 @@ class FlannelBackend {
   void podCheck(const sdk::PodRequest& request);
   std::string statusJson();
 
+  std::string localNodeData();
+  void nodeUpsert(const sdk::NodeInfo& node);
+  void nodeRemove(const std::string& nodeName);
+
  private:
   uint32_t effectiveMtu(const sdk::PodRequest& request) const;
 
   Options options_;
   sdk::Host host_;
   std::string instance_;
+  uint32_t underlayMtu_ = 0;  // as the host passed it (0 = unknown)
+  uint32_t defaultMtu_ = 0;   // the option, else derived from the underlay for the mode
+  std::unique_ptr<RemoteNodes> remote_;  // vxlan and host-gw only
   std::mutex bridgeMutex_;  // one creator of the bridge and its gateway addresses at a time
   Masquerade masquerade_;
 };

@@ -5,6 +5,7 @@
 #include <netlink/msg.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
 #include <memory>
@@ -23,6 +24,9 @@ struct AddrPut {
 struct RoutePut {
   void operator()(rtnl_route* r) const { rtnl_route_put(r); }
 };
+struct NeighPut {
+  void operator()(rtnl_neigh* n) const { rtnl_neigh_put(n); }
+};
 struct NlAddrPut {
   void operator()(nl_addr* a) const { nl_addr_put(a); }
 };
@@ -35,6 +39,7 @@ struct MsgFree {
 using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
 using AddrPtr = std::unique_ptr<rtnl_addr, AddrPut>;
 using RoutePtr = std::unique_ptr<rtnl_route, RoutePut>;
+using NeighPtr = std::unique_ptr<rtnl_neigh, NeighPut>;
 using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrPut>;
 using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
 using MsgPtr = std::unique_ptr<nl_msg, MsgFree>;

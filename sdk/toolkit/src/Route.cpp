@@ -22,7 +22,7 @@ std::string Route::str() const {
 
 namespace {
 
-Result<detail::RoutePtr> build(const Route& route, bool forDelete, const std::string& what) {
+Result<detail::RoutePtr> build(const Route& route, bool forDelete, bool matchProtocol, const std::string& what) {
   if (route.family != AF_INET && route.family != AF_INET6) return Error{EINVAL, what + ": no address family"};
   if (route.destination && route.destination->family() != route.family)
     return Error{EINVAL, what + ": destination family differs from the route's"};
@@ -38,7 +38,8 @@ Result<detail::RoutePtr> build(const Route& route, bool forDelete, const std::st
   if (int err = rtnl_route_set_dst(r.get(), dstAddr.get()); err < 0) return nlError(err, what);
   if (route.metric) rtnl_route_set_priority(r.get(), route.metric);
   if (forDelete) {
-    rtnl_route_set_protocol(r.get(), 0);  // match whoever added it
+    // 0 matches whoever added it.
+    rtnl_route_set_protocol(r.get(), matchProtocol ? static_cast<uint8_t>(route.protocol) : 0);
   } else {
     rtnl_route_set_protocol(r.get(), static_cast<uint8_t>(route.protocol));
     int scope = route.scope >= 0 ? route.scope : (route.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
@@ -62,7 +63,7 @@ Result<detail::RoutePtr> build(const Route& route, bool forDelete, const std::st
 
 Status addRoute(NetlinkSocket& sock, const Route& route, const RouteOptions& options) {
   std::string what = "adding route " + route.str();
-  auto r = build(route, false, what);
+  auto r = build(route, false, false, what);
   if (!r) return r.error();
   int flags = options.replace ? NLM_F_REPLACE : NLM_F_EXCL;
   int err = rtnl_route_add(sock.get(), r.value().get(), flags);
@@ -71,9 +72,10 @@ Status addRoute(NetlinkSocket& sock, const Route& route, const RouteOptions& opt
   return {};
 }
 
-Result<bool> deleteRoute(NetlinkSocket& sock, const Route& route) {
+Result<bool> deleteRoute(NetlinkSocket& sock, const Route& route, const RouteDeleteOptions& options) {
   std::string what = "deleting route " + route.str();
-  auto r = build(route, true, what);
+  if (options.matchProtocol) what += " proto " + std::to_string(route.protocol);
+  auto r = build(route, true, options.matchProtocol, what);
   if (!r) return r.error();
   int err = rtnl_route_delete(sock.get(), r.value().get(), 0);
   if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV) return false;

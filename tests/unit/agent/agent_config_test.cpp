@@ -2,7 +2,7 @@
 
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/PoolSelector.hpp"
-#include "core/agent/YamlToJson.hpp"
+#include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::agent {
 namespace {
@@ -138,7 +138,7 @@ selection: [{pool: p1, namespaces: [prod]}]
 }
 
 TEST(YamlToJson, ScalarsAndDocuments) {
-  auto docs = yamlToJson("a: 1\nb: true\nc: '1'\nd: 1.5\ne: ~\nf: text\n---\n---\n- x\n");
+  auto docs = yaml::yamlToJson("a: 1\nb: true\nc: '1'\nd: 1.5\ne: ~\nf: text\n---\n---\n- x\n");
   ASSERT_EQ(docs.size(), 2u);
   EXPECT_EQ(docs[0]["a"], 1);
   EXPECT_EQ(docs[0]["b"], true);

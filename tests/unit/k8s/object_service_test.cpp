@@ -1,13 +1,12 @@
 // The agent's ObjectService (objects.apply / objects.delete / objects.list) against a real
 // SQLite store on a temporary file.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include <gtest/gtest.h>
-
 #include "core/agent/ObjectService.hpp"
-#include "core/agent/YamlToJson.hpp"
+#include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/ObjectKeys.hpp"
 #include "core/store/SqliteStore.hpp"
 
@@ -15,6 +14,7 @@ namespace cnikit::agent {
 namespace {
 
 using nlohmann::json;
+using yaml::yamlToJson;
 
 class ObjectServiceTest : public ::testing::Test {
  protected:
@@ -86,7 +86,8 @@ TEST_F(ObjectServiceTest, ApplyWritesNormalisedObjectsUnderTheirKeys) {
   ASSERT_FALSE(result.contains("error")) << result.dump();
   ASSERT_EQ(result["results"].size(), 5u);
   for (const auto& r : result["results"]) EXPECT_EQ(r["action"], "created") << r.dump();
-  EXPECT_EQ(result["results"][4], (json{{"kind", "NetworkPolicy"}, {"namespace", "x"}, {"name", "deny"}, {"action", "created"}}));
+  EXPECT_EQ(result["results"][4],
+            (json{{"kind", "NetworkPolicy"}, {"namespace", "x"}, {"name", "deny"}, {"action", "created"}}));
 
   auto ns = store_->get("/cnikit/v1/k8s/namespaces/x");
   ASSERT_TRUE(ns);
@@ -145,8 +146,9 @@ TEST_F(ObjectServiceTest, ListByKindAndNamespace) {
 
 TEST_F(ObjectServiceTest, DeleteByObjectsAndByRefs) {
   apply(kObjects);
-  auto result = call("objects.delete", {{"objects", yamlToJson("apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: y}\n"
-                                                                "spec: {containers: [{name: ignored}]}\n")}});
+  auto result =
+      call("objects.delete", {{"objects", yamlToJson("apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: y}\n"
+                                                     "spec: {containers: [{name: ignored}]}\n")}});
   ASSERT_EQ(result["results"].size(), 1u);
   EXPECT_EQ(result["results"][0]["action"], "deleted");
   EXPECT_FALSE(store_->get("/cnikit/v1/k8s/pods/y/b"));
@@ -159,7 +161,8 @@ TEST_F(ObjectServiceTest, DeletingANamespaceDeletesWhatLivesInIt) {
   apply(kObjects);
   auto result = call("objects.delete", {{"refs", {{{"kind", "Namespace"}, {"name", "x"}}}}});
   std::set<std::string> deleted;
-  for (const auto& r : result["results"]) deleted.insert(r["kind"].get<std::string>() + " " + r.value("namespace", "") + "/" + r["name"].get<std::string>());
+  for (const auto& r : result["results"])
+    deleted.insert(r["kind"].get<std::string>() + " " + r.value("namespace", "") + "/" + r["name"].get<std::string>());
   EXPECT_EQ(deleted, (std::set<std::string>{"Namespace /x", "Pod x/a", "NetworkPolicy x/deny"}));
   EXPECT_EQ(names(call("objects.list", {{"kind", "pods"}, {"all", true}})), (std::vector<std::string>{"y/b"}));
   EXPECT_TRUE(store_->get("/cnikit/v1/k8s/namespaces/y"));

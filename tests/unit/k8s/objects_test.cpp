@@ -1,10 +1,11 @@
 // Normalisation (the apiserver's defaults), typed decoding and store keys.
+#include "core/k8s/Objects.hpp"
+
 #include <gtest/gtest.h>
 
-#include "core/agent/YamlToJson.hpp"
+#include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/IpNet.hpp"
 #include "core/k8s/ObjectKeys.hpp"
-#include "core/k8s/Objects.hpp"
 #include "core/k8s/Validation.hpp"
 
 namespace cnikit::k8s {
@@ -13,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 NormalizedObject one(const std::string& yaml, const std::string& defaultNamespace = "default") {
-  auto objects = validateObjects(agent::yamlToJson(yaml), {defaultNamespace, ""});
+  auto objects = validateObjects(yaml::yamlToJson(yaml), {defaultNamespace, ""});
   if (objects.size() != 1) throw std::runtime_error("expected one object");
   return objects[0];
 }
@@ -23,7 +24,8 @@ TEST(Normalise, NamespaceGetsItsNameLabel) {
   EXPECT_EQ(ns.ref.str(), "Namespace x");
   EXPECT_EQ(ns.object["metadata"]["labels"], (json{{"ns", "x"}, {"kubernetes.io/metadata.name", "x"}}));
   // The apiserver keeps the label equal to the name, whatever the manifest says.
-  auto forced = one("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  labels: {kubernetes.io/metadata.name: y}\n");
+  auto forced =
+      one("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  labels: {kubernetes.io/metadata.name: y}\n");
   EXPECT_EQ(forced.object["metadata"]["labels"]["kubernetes.io/metadata.name"], "x");
   EXPECT_EQ(namespaceFromJson(ns.object), (Namespace{"x", {{"ns", "x"}, {"kubernetes.io/metadata.name", "x"}}}));
 }

@@ -1,16 +1,17 @@
 // Manifest validation: every rejection names the object and the field path, as the
 // apiserver / kubectl do, and a document with any invalid object yields nothing.
+#include "core/k8s/Validation.hpp"
+
 #include <gtest/gtest.h>
 
-#include "core/agent/YamlToJson.hpp"
-#include "core/k8s/Validation.hpp"
+#include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::k8s {
 namespace {
 
 std::vector<std::string> errorsOf(const std::string& yaml) {
   try {
-    validateObjects(agent::yamlToJson(yaml));
+    validateObjects(yaml::yamlToJson(yaml));
   } catch (const ValidationError& e) {
     return e.errors();
   }
@@ -47,8 +48,9 @@ TEST(Validation, EndPortBelowPort) {
   // The brief's exact wording, as one line.
   auto errors = errorsOf(policy("  ingress:\n  - ports:\n    - port: 80\n    - port: 80\n      endPort: 79\n"));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("NetworkPolicy x/deny: spec.ingress[0].ports[1].endPort: must be greater than or equal to port"),
-            std::string::npos);
+  EXPECT_NE(
+      errors[0].find("NetworkPolicy x/deny: spec.ingress[0].ports[1].endPort: must be greater than or equal to port"),
+      std::string::npos);
 }
 
 TEST(Validation, BadSelectorOperator) {
@@ -190,7 +192,8 @@ TEST(Validation, ExceptOutsideItsCidr) {
 
 TEST(Validation, BadProtocol) {
   expectError(policy("  ingress:\n  - ports:\n    - {protocol: ICMP, port: 80}\n"), "NetworkPolicy x/deny",
-              "spec.ingress[0].ports[0].protocol", "Unsupported value \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\"");
+              "spec.ingress[0].ports[0].protocol",
+              "Unsupported value \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\"");
   expectError(policy("  ingress:\n  - ports:\n    - {protocol: tcp, port: 80}\n"), "NetworkPolicy x/deny",
               "spec.ingress[0].ports[0].protocol", "Unsupported value \"tcp\"");
 }
@@ -235,11 +238,10 @@ TEST(Validation, Dns1123Names) {
               "metadata.namespace", "RFC 1123 label");
   std::string dashed = policy("  podSelector: {}\n");
   dashed.replace(dashed.find("name: deny"), 10, "name: -deny");
-  expectError(dashed,
-              "NetworkPolicy x/-deny", "metadata.name", "RFC 1123 subdomain");
+  expectError(dashed, "NetworkPolicy x/-deny", "metadata.name", "RFC 1123 subdomain");
   EXPECT_TRUE(errorsOf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1.v2\n  namespace: x\n").empty());
-  expectError("apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: x\n", "Pod x/<unnamed> (document 1)",
-              "metadata.name", "Required value");
+  expectError("apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: x\n", "Pod x/<unnamed> (document 1)", "metadata.name",
+              "Required value");
 }
 
 TEST(Validation, PeerShapes) {
@@ -258,8 +260,8 @@ TEST(Validation, UnknownFieldsInPolicies) {
   expectError(policy("  ingres:\n  - {}\n"), "NetworkPolicy x/deny", "spec.ingres", "unknown field");
   expectError(policy("  ingress:\n  - to:\n    - podSelector: {}\n"), "NetworkPolicy x/deny", "spec.ingress[0].to",
               "unknown field");
-  expectError(policy("  podSelector:\n    matchLabel: {a: b}\n"), "NetworkPolicy x/deny",
-              "spec.podSelector.matchLabel", "unknown field");
+  expectError(policy("  podSelector:\n    matchLabel: {a: b}\n"), "NetworkPolicy x/deny", "spec.podSelector.matchLabel",
+              "unknown field");
 }
 
 TEST(Validation, PolicyTypes) {
@@ -331,7 +333,7 @@ spec:
   - to: [{ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/8]}}]
 )";
   try {
-    validateObjects(agent::yamlToJson(yaml), {"default", "policies.yaml"});
+    validateObjects(yaml::yamlToJson(yaml), {"default", "policies.yaml"});
     FAIL() << "invalid objects accepted";
   } catch (const ValidationError& e) {
     ASSERT_EQ(e.errors().size(), 2u);
@@ -356,7 +358,7 @@ items:
   metadata: {namespace: x}
 )";
   expectError(yaml, "Pod x/<unnamed> (document 1 item 2)", "metadata.name", "Required value");
-  auto ok = validateObjects(agent::yamlToJson(R"(
+  auto ok = validateObjects(yaml::yamlToJson(R"(
 kind: List
 apiVersion: v1
 items:

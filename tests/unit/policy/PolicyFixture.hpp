@@ -2,12 +2,12 @@
 // Shared by the policy tests: objects from YAML through the same validation cnikitctl and
 // the agent use, the upstream netpol model (namespaces x, y, z; pods a, b, c), and checks
 // that ask both the semantic verdict and the compiled rule sets.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
-#include "core/agent/YamlToJson.hpp"
+#include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/Validation.hpp"
 #include "core/policy/Engine.hpp"
 #include "core/policy/Matrix.hpp"
@@ -16,7 +16,7 @@ namespace cnikit::policy::test {
 
 inline Changes applyYaml(Engine& engine, const std::string& yaml) {
   Changes changes;
-  for (const auto& object : k8s::validateObjects(agent::yamlToJson(yaml))) {
+  for (const auto& object : k8s::validateObjects(yaml::yamlToJson(yaml))) {
     switch (object.ref.kind) {
       case k8s::Kind::Namespace:
         changes.merge(engine.upsertNamespace(k8s::namespaceFromJson(object.object)));
@@ -34,7 +34,7 @@ inline Changes applyYaml(Engine& engine, const std::string& yaml) {
 
 inline Changes removeYaml(Engine& engine, const std::string& yaml) {
   Changes changes;
-  for (const auto& ref : k8s::objectRefs(agent::yamlToJson(yaml))) {
+  for (const auto& ref : k8s::objectRefs(yaml::yamlToJson(yaml))) {
     switch (ref.kind) {
       case k8s::Kind::Namespace:
         changes.merge(engine.deleteNamespace(ref.name));
@@ -78,14 +78,13 @@ inline std::string netpolModelYaml() {
   for (size_t n = 0; n < names.size(); ++n) {
     out += namespaceYaml(names[n]);
     for (size_t p = 0; p < 3; ++p)
-      out += podYaml(names[n], std::string(1, char('a' + p)), "10.0." + std::to_string(n + 1) + "." + std::to_string(p + 1));
+      out += podYaml(names[n], std::string(1, char('a' + p)),
+                     "10.0." + std::to_string(n + 1) + "." + std::to_string(p + 1));
   }
   return out;
 }
 
-inline std::vector<std::string> modelPods() {
-  return {"x/a", "x/b", "x/c", "y/a", "y/b", "y/c", "z/a", "z/b", "z/c"};
-}
+inline std::vector<std::string> modelPods() { return {"x/a", "x/b", "x/c", "y/a", "y/b", "y/c", "z/a", "z/b", "z/c"}; }
 
 inline std::string policyYaml(const std::string& ns, const std::string& name, const std::string& spec) {
   return "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: " + name + "\n  namespace: " + ns +
@@ -136,7 +135,8 @@ class Reachability {
  private:
   static bool matches(const Peer& peer, const std::string& pod) {
     auto slash = pod.find('/');
-    return (peer.ns.empty() || peer.ns == pod.substr(0, slash)) && (peer.pod.empty() || peer.pod == pod.substr(slash + 1));
+    return (peer.ns.empty() || peer.ns == pod.substr(0, slash)) &&
+           (peer.pod.empty() || peer.pod == pod.substr(slash + 1));
   }
   std::vector<std::string> pods_;
   std::map<std::string, std::map<std::string, bool>> values_;

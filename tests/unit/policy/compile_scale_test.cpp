@@ -1,10 +1,10 @@
 // 1000 policies over 500 pods: prints how long compiling (incrementally, one object at a
 // time) and serialising take; asserts only correctness (bench/ holds the timed targets).
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <iostream>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "core/policy/Engine.hpp"
 
@@ -92,9 +92,8 @@ TEST(CompileScale, ThousandPoliciesOverFiveHundredPods) {
 
   std::cout << "[ CompileScale ] " << kPolicies << " policies over " << pods.size() << " pods: compile " << compileMs
             << " ms, serialise " << engine.endpointKeys().size() << " endpoints (" << rules << " rules, "
-            << engine.setIds().size() << " sets, " << bytes / 1024 << " KiB) " << serialiseMs
-            << " ms, relabel one pod " << updateMs << " ms (" << engine.affectedEndpoints(one).size()
-            << " endpoints affected)\n";
+            << engine.setIds().size() << " sets, " << bytes / 1024 << " KiB) " << serialiseMs << " ms, relabel one pod "
+            << updateMs << " ms (" << engine.affectedEndpoints(one).size() << " endpoints affected)\n";
 
   // Correctness: every endpoint is there, sets are shared (fewer than the peers written), and
   // the compiled rules agree with the semantics on sampled connections.

@@ -69,7 +69,8 @@ TEST_F(Compile, EqualPeersShareOneSet) {
 }
 
 TEST_F(Compile, SetIdsAreStableAcrossEngines) {
-  std::string p = policyYaml("x", "p", "  podSelector: {}\n  egress:\n  - to: [{namespaceSelector: {matchLabels: {ns: z}}}]");
+  std::string p =
+      policyYaml("x", "p", "  podSelector: {}\n  egress:\n  - to: [{namespaceSelector: {matchLabels: {ns: z}}}]");
   policy("x", "p", "  podSelector: {}\n  egress:\n  - to: [{namespaceSelector: {matchLabels: {ns: z}}}]");
   Engine other;
   applyYaml(other, p);  // policy first, no pods yet
@@ -101,12 +102,13 @@ TEST_F(Compile, IpBlocksBecomeNetSets) {
 }
 
 TEST_F(Compile, IngressNamedPortsAreResolvedOnTheEndpoint) {
-  policy("x", "p", "  podSelector: {}\n  ingress:\n  - ports: [{port: serve-81-udp, protocol: UDP}, {port: serve-80-tcp}, {port: nope}]");
+  policy("x", "p",
+         "  podSelector: {}\n  ingress:\n  - ports: [{port: serve-81-udp, protocol: UDP}, {port: serve-80-tcp}, {port: "
+         "nope}]");
   auto ep = engine_.endpoint("x/b");
   ASSERT_EQ(ep->ingress.rules.size(), 1u);
   EXPECT_TRUE(ep->ingress.rules[0].set.empty());  // no from: any source
-  EXPECT_EQ(ep->ingress.rules[0].ports,
-            (std::vector<PortRange>{{Protocol::TCP, 80, 80}, {Protocol::UDP, 81, 81}}));
+  EXPECT_EQ(ep->ingress.rules[0].ports, (std::vector<PortRange>{{Protocol::TCP, 80, 80}, {Protocol::UDP, 81, 81}}));
 }
 
 TEST_F(Compile, EgressNamedPortsBecomeIpPortSets) {
@@ -127,14 +129,16 @@ TEST_F(Compile, EgressNamedPortsBecomeIpPortSets) {
   const auto* set = engine_.set(named.set);
   ASSERT_NE(set, nullptr);
   EXPECT_EQ(set->definition.type, SetType::IpPort);
-  EXPECT_EQ(set->ipPorts, (std::vector<IpPortEntry>{{"10.0.1.2", Protocol::TCP, 81},
-                                                    {"10.0.2.2", Protocol::TCP, 81},
-                                                    {"10.0.3.2", Protocol::TCP, 81}}));
+  EXPECT_EQ(set->ipPorts,
+            (std::vector<IpPortEntry>{
+                {"10.0.1.2", Protocol::TCP, 81}, {"10.0.2.2", Protocol::TCP, 81}, {"10.0.3.2", Protocol::TCP, 81}}));
   EXPECT_EQ(set->toJson()["members"][0], json::parse(R"({"ip": "10.0.1.2", "protocol": "TCP", "port": 81})"));
 }
 
 TEST_F(Compile, EgressNamedPortWithoutPeersCoversEveryPod) {
-  policy("x", "p", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{port: serve-80-sctp, protocol: SCTP}]");
+  policy("x", "p",
+         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{port: "
+         "serve-80-sctp, protocol: SCTP}]");
   auto ep = engine_.endpoint("x/a");
   ASSERT_EQ(ep->egress.rules.size(), 1u);
   EXPECT_EQ(ep->egress.rules[0].from.peer, -1);
@@ -208,11 +212,13 @@ status: {podIP: 10.0.0.2}
   ASSERT_EQ(rules.size(), 1u);
   EXPECT_EQ(engine.set(rules[0].set)->ips, (std::vector<std::string>{"10.0.0.1", "10.0.0.2"}));
   // The pod moves to this node: it becomes an endpoint; it moves away: it is removed.
-  auto changes = applyYaml(engine, "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x, labels: {pod: b}}\n"
-                               "spec: {nodeName: node-1}\nstatus: {podIP: 10.0.0.2}\n");
+  auto changes = applyYaml(engine,
+                           "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x, labels: {pod: b}}\n"
+                           "spec: {nodeName: node-1}\nstatus: {podIP: 10.0.0.2}\n");
   EXPECT_EQ(changes.endpoints, std::set<std::string>{"x/b"});
-  changes = applyYaml(engine, "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {pod: a}}\n"
-                          "spec: {nodeName: node-3}\nstatus: {podIP: 10.0.0.1}\n");
+  changes = applyYaml(engine,
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {pod: a}}\n"
+                      "spec: {nodeName: node-3}\nstatus: {podIP: 10.0.0.1}\n");
   EXPECT_EQ(changes.removedEndpoints, std::set<std::string>{"x/a"});
   EXPECT_EQ(engine.endpointKeys(), std::vector<std::string>{"x/b"});
 }

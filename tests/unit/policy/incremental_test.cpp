@@ -1,9 +1,9 @@
 // Incremental recompute: each update reports exactly what changed (endpoints whose rules_json
 // differs, sets whose members differ), and after any sequence of updates the engine equals
 // one built from scratch from the final objects.
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "tests/unit/policy/PolicyFixture.hpp"
 
@@ -23,22 +23,31 @@ class Incremental : public ::testing::Test {
 };
 
 TEST_F(Incremental, APolicyTouchesOnlyThePodsItSelects) {
-  auto changes = policy("x", "p", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
+  auto changes =
+      policy("x", "p",
+             "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
   EXPECT_EQ(changes.endpoints, std::set<std::string>{"x/a"});
   EXPECT_EQ(changes.sets.size(), 1u);
   EXPECT_TRUE(changes.removedSets.empty());
   auto oldSet = *changes.sets.begin();
   // Retarget: the pod it leaves and the pod it selects now.
-  changes = policy("x", "p", "  podSelector: {matchLabels: {pod: c}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
+  changes =
+      policy("x", "p",
+             "  podSelector: {matchLabels: {pod: c}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
   EXPECT_EQ(changes.endpoints, (std::set<std::string>{"x/a", "x/c"}));
   EXPECT_TRUE(changes.sets.empty()) << "same peer, same set";
   // A new peer: a new set, the old one goes.
-  changes = policy("x", "p", "  podSelector: {matchLabels: {pod: c}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: a}}}]");
+  changes =
+      policy("x", "p",
+             "  podSelector: {matchLabels: {pod: c}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: a}}}]");
   EXPECT_EQ(changes.endpoints, std::set<std::string>{"x/c"});
   EXPECT_EQ(changes.removedSets, std::set<std::string>{oldSet});
   EXPECT_EQ(changes.sets.size(), 1u);
   // Re-applying the same policy changes nothing.
-  EXPECT_TRUE(policy("x", "p", "  podSelector: {matchLabels: {pod: c}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: a}}}]").empty());
+  EXPECT_TRUE(
+      policy("x", "p",
+             "  podSelector: {matchLabels: {pod: c}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: a}}}]")
+          .empty());
   changes = removeYaml(engine_, policyYaml("x", "p", ""));
   EXPECT_EQ(changes.endpoints, std::set<std::string>{"x/c"});
   EXPECT_EQ(changes.removedSets.size(), 1u);
@@ -46,7 +55,9 @@ TEST_F(Incremental, APolicyTouchesOnlyThePodsItSelects) {
 }
 
 TEST_F(Incremental, APodLabelChangeReevaluatesSelectionAndSets) {
-  policy("x", "p", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {role: client}}}]");
+  policy("x", "p",
+         "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {}, podSelector: "
+         "{matchLabels: {role: client}}}]");
   std::string set = engine_.endpoint("x/a")->ingress.rules.at(0).set;
   EXPECT_TRUE(engine_.set(set)->ips.empty());
   // y/b becomes a client: the set changes, and so does every endpoint using it.
@@ -57,20 +68,27 @@ TEST_F(Incremental, APodLabelChangeReevaluatesSelectionAndSets) {
   EXPECT_EQ(engine_.set(set)->ips, std::vector<std::string>{"10.0.2.2"});
   expectReach(engine_, "y/b", "x/a", 80, Protocol::TCP, true);
   // x/b takes the pod=a label: now the policy selects it too.
-  changes = applyYaml(engine_, "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x, labels: {pod: a}}\nstatus: {podIP: 10.0.1.2}\n");
+  changes = applyYaml(
+      engine_,
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x, labels: {pod: a}}\nstatus: {podIP: 10.0.1.2}\n");
   EXPECT_EQ(changes.endpoints, std::set<std::string>{"x/b"});
   EXPECT_TRUE(engine_.endpoint("x/b")->ingress.isolated);
 }
 
 TEST_F(Incremental, ANamespaceLabelChangeMovesPodsBetweenSets) {
-  policy("x", "p", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {env: prod}}}]");
-  policy("x", "q", "  podSelector: {matchLabels: {pod: b}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: c}}}]");
-  auto changes = applyYaml(engine_, "apiVersion: v1\nkind: Namespace\nmetadata: {name: z, labels: {ns: z, env: prod}}\n");
+  policy("x", "p",
+         "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {env: "
+         "prod}}}]");
+  policy("x", "q",
+         "  podSelector: {matchLabels: {pod: b}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: c}}}]");
+  auto changes =
+      applyYaml(engine_, "apiVersion: v1\nkind: Namespace\nmetadata: {name: z, labels: {ns: z, env: prod}}\n");
   EXPECT_EQ(changes.sets.size(), 1u);
   EXPECT_EQ(engine_.affectedEndpoints(changes), std::set<std::string>{"x/a"});
   expectReach(engine_, "z/c", "x/a", 80, Protocol::TCP, true);
   // A label that no selector looks at changes no set.
-  changes = applyYaml(engine_, "apiVersion: v1\nkind: Namespace\nmetadata: {name: z, labels: {ns: z, env: prod, owner: me}}\n");
+  changes = applyYaml(engine_,
+                      "apiVersion: v1\nkind: Namespace\nmetadata: {name: z, labels: {ns: z, env: prod, owner: me}}\n");
   EXPECT_TRUE(changes.empty());
   changes = removeYaml(engine_, "apiVersion: v1\nkind: Namespace\nmetadata: {name: z}\n");
   EXPECT_EQ(engine_.affectedEndpoints(changes), std::set<std::string>{"x/a"});
@@ -86,12 +104,13 @@ TEST_F(Incremental, APodAddressOrPortChange) {
   - ports: [{port: serve-80-tcp}])");
   auto changes = applyYaml(engine_, podYaml("x", "b", "10.0.1.22"));
   EXPECT_EQ(changes.endpoints, std::set<std::string>{"x/b"});  // its own address is in its rules_json
-  EXPECT_EQ(changes.sets.size(), 2u);                         // the pod=b set and the serve-80-tcp set
+  EXPECT_EQ(changes.sets.size(), 2u);                          // the pod=b set and the serve-80-tcp set
   EXPECT_EQ(engine_.affectedEndpoints(changes), (std::set<std::string>{"x/a", "x/b"}));
   // A destination renumbers its named port: only the ip-port set changes.
-  changes = applyYaml(engine_, "apiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: z, labels: {pod: c}}\n"
-                           "spec: {containers: [{name: c, ports: [{name: serve-80-tcp, containerPort: 8080}]}]}\n"
-                           "status: {podIP: 10.0.3.3}\n");
+  changes = applyYaml(engine_,
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: z, labels: {pod: c}}\n"
+                      "spec: {containers: [{name: c, ports: [{name: serve-80-tcp, containerPort: 8080}]}]}\n"
+                      "status: {podIP: 10.0.3.3}\n");
   EXPECT_TRUE(changes.endpoints.empty()) << "no policy selects z/c: its own rules are unchanged";
   EXPECT_EQ(changes.sets.size(), 1u);
   EXPECT_EQ(engine_.affectedEndpoints(changes), std::set<std::string>{"x/a"});
@@ -160,8 +179,8 @@ k8s::Pod randomPod(Random& r, const std::string& ns, const std::string& name) {
   if (r.chance(90)) pod.ips.push_back(podIp(ns, name));
   for (const auto& portName : kPortNames)
     if (r.chance(50))
-      pod.ports.push_back({portName, static_cast<uint16_t>(80 + r.below(3)),
-                           portName == "dns" ? Protocol::UDP : Protocol::TCP});
+      pod.ports.push_back(
+          {portName, static_cast<uint16_t>(80 + r.below(3)), portName == "dns" ? Protocol::UDP : Protocol::TCP});
   return pod;
 }
 
@@ -174,7 +193,8 @@ k8s::PolicyRule randomRule(Random& r) {
     if (kind == 0) {
       k8s::IpBlock block;
       block.cidr = r.chance(50) ? "10.0.0.0/16" : "10.0." + std::to_string(r.below(3) + 1) + ".0/24";
-      if (r.chance(50)) block.except.push_back("10.0." + std::to_string(r.below(3) + 1) + "." + std::to_string(r.below(4) + 1) + "/32");
+      if (r.chance(50))
+        block.except.push_back("10.0." + std::to_string(r.below(3) + 1) + "." + std::to_string(r.below(4) + 1) + "/32");
       // Keep except strictly inside the cidr, as validation would.
       if (!block.except.empty() && block.cidr != "10.0.0.0/16" &&
           block.except[0].substr(0, 7) != block.cidr.substr(0, 7))

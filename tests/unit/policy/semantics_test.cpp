@@ -12,11 +12,12 @@ using k8s::Protocol;
 class Semantics : public ::testing::Test {
  protected:
   void SetUp() override {
-    applyYaml(engine_, namespaceYaml("x") + namespaceYaml("y") +
-                       "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: z\n  labels: {ns: z, team: blue}\n---\n" +
-                       podYaml("x", "a", "10.0.1.1") + podYaml("x", "b", "10.0.1.2") +
-                       podYaml("x", "c", "10.0.1.3", ", role: db") + podYaml("y", "a", "10.0.2.1") +
-                       podYaml("y", "b", "10.0.2.2", ", role: db") + podYaml("z", "a", "10.0.3.1"));
+    applyYaml(engine_,
+              namespaceYaml("x") + namespaceYaml("y") +
+                  "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: z\n  labels: {ns: z, team: blue}\n---\n" +
+                  podYaml("x", "a", "10.0.1.1") + podYaml("x", "b", "10.0.1.2") +
+                  podYaml("x", "c", "10.0.1.3", ", role: db") + podYaml("y", "a", "10.0.2.1") +
+                  podYaml("y", "b", "10.0.2.2", ", role: db") + podYaml("z", "a", "10.0.3.1"));
   }
   void policy(const std::string& ns, const std::string& name, const std::string& spec) {
     applyYaml(engine_, policyYaml(ns, name, spec));
@@ -77,7 +78,8 @@ TEST_F(Semantics, NamespaceSelectorOperators) {
 }
 
 TEST_F(Semantics, PodSelectorAloneMeansThePolicysNamespace) {
-  policy("x", "p", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
+  policy("x", "p",
+         "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
   reach("x/b", "x/a", true);
   reach("y/b", "x/a", false);  // pod=b, but in y
   policy("x", "all-in-x", "  podSelector: {matchLabels: {pod: c}}\n  ingress:\n  - from: [{podSelector: {}}]");
@@ -86,7 +88,8 @@ TEST_F(Semantics, PodSelectorAloneMeansThePolicysNamespace) {
 }
 
 TEST_F(Semantics, NamespaceSelectorAloneMeansEveryPodThere) {
-  policy("x", "p", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]");
+  policy("x", "p",
+         "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]");
   reach("y/a", "x/a", true);
   reach("y/b", "x/a", true);
   reach("x/b", "x/a", false);  // not even its own namespace
@@ -215,8 +218,8 @@ status: {podIP: 10.0.2.11}
   reach("x/a", "y/web2", false, 8080);
   reach("x/a", "y/web1", true, 53, Protocol::UDP);
   reach("x/a", "y/web1", false, 53, Protocol::TCP);  // named port protocol must match
-  reach("x/a", "y/a", false, 80);                     // y/a has no port named http
-  reach("x/a", "x/b", false, 8080);                   // outside the peer
+  reach("x/a", "y/a", false, 80);                    // y/a has no port named http
+  reach("x/a", "x/b", false, 8080);                  // outside the peer
 }
 
 TEST_F(Semantics, PolicyTypesDefaulting) {
@@ -225,7 +228,8 @@ TEST_F(Semantics, PolicyTypesDefaulting) {
   EXPECT_TRUE(engine_.endpoint("x/a")->ingress.isolated);
   EXPECT_FALSE(engine_.endpoint("x/a")->egress.isolated);
   // Egress rules without policyTypes: both Ingress (always) and Egress.
-  policy("x", "both", "  podSelector: {matchLabels: {pod: b}}\n  egress:\n  - to: [{podSelector: {matchLabels: {pod: a}}}]");
+  policy("x", "both",
+         "  podSelector: {matchLabels: {pod: b}}\n  egress:\n  - to: [{podSelector: {matchLabels: {pod: a}}}]");
   EXPECT_TRUE(engine_.endpoint("x/b")->ingress.isolated);
   EXPECT_TRUE(engine_.endpoint("x/b")->egress.isolated);
   reach("x/a", "x/b", false);  // ingress isolated with no ingress rules
@@ -260,10 +264,12 @@ TEST_F(Semantics, IsolationIsPerDirection) {
 }
 
 TEST_F(Semantics, PoliciesOnlyAdd) {
-  policy("x", "from-b", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
+  policy("x", "from-b",
+         "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: b}}}]");
   reach("x/b", "x/a", true);
   reach("x/c", "x/a", false);
-  policy("x", "from-c", "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: c}}}]");
+  policy("x", "from-c",
+         "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: c}}}]");
   reach("x/b", "x/a", true);  // the second policy cannot take away what the first allows
   reach("x/c", "x/a", true);
   policy("x", "deny-all", "  podSelector: {}\n  ingress: []");
@@ -273,8 +279,10 @@ TEST_F(Semantics, PoliciesOnlyAdd) {
 }
 
 TEST_F(Semantics, BothSidesMustAllow) {
-  policy("x", "a-egress", "  podSelector: {matchLabels: {pod: a}}\n  egress:\n  - to: [{podSelector: {matchLabels: {pod: b}}}]");
-  policy("x", "b-ingress", "  podSelector: {matchLabels: {pod: b}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: c}}}]");
+  policy("x", "a-egress",
+         "  podSelector: {matchLabels: {pod: a}}\n  egress:\n  - to: [{podSelector: {matchLabels: {pod: b}}}]");
+  policy("x", "b-ingress",
+         "  podSelector: {matchLabels: {pod: b}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: c}}}]");
   reach("x/a", "x/b", false);  // egress allows, ingress does not
   reach("x/c", "x/b", true);
   reach("x/a", "x/c", false);  // ingress open, egress does not allow
@@ -283,7 +291,9 @@ TEST_F(Semantics, BothSidesMustAllow) {
 TEST_F(Semantics, RepliesOfAllowedConnectionsAreAllowed) {
   // x/b may neither send nor receive anything of its own, yet answers x/a: a verdict is per
   // connection, decided by the initiator's egress and the receiver's ingress only.
-  policy("x", "b-isolated", "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{podSelector: {matchLabels: {pod: a}}}]");
+  policy("x", "b-isolated",
+         "  podSelector: {matchLabels: {pod: b}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: "
+         "[{podSelector: {matchLabels: {pod: a}}}]");
   reach("x/a", "x/b", true);
   reach("x/b", "x/a", false);
   auto v = engine_.verdict("x/a", "x/b", 80, Protocol::TCP);
@@ -324,7 +334,8 @@ TEST_F(Semantics, PodsOfAnUnknownNamespaceCarryOnlyTheNameLabel) {
   ingress:
   - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: w}}}])");
   reach("w/a", "x/a", true);
-  policy("x", "q", "  podSelector: {matchLabels: {pod: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: w}}}]");
+  policy("x", "q",
+         "  podSelector: {matchLabels: {pod: b}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {ns: w}}}]");
   reach("w/a", "x/b", false);
 }
 

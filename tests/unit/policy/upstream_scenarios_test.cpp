@@ -75,10 +75,12 @@ TEST_F(Upstream, AllowIngressFromPodsInAllNamespaces) {
 }
 
 TEST_F(Upstream, AllowOnlyFromADifferentNamespaceByNamespaceSelector) {
-  policy("x", "allow-client-a-via-ns-selector", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-client-a-via-ns-selector",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
-  - from: [{namespaceSelector: {matchLabels: {)" + kNsLabel + R"(: y}}}])");
+  - from: [{namespaceSelector: {matchLabels: {)" +
+             kNsLabel + R"(: y}}}])");
   auto r = all();
   r.expectPeer(P{"x", ""}, P{"x", "a"}, false);
   r.expectPeer(P{"z", ""}, P{"x", "a"}, false);
@@ -97,10 +99,12 @@ TEST_F(Upstream, PodSelectorWithMatchExpressions) {
 }
 
 TEST_F(Upstream, NamespaceSelectorWithMatchExpressions) {
-  policy("x", "allow-ns-y-match-selector", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-ns-y-match-selector",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
-  - from: [{namespaceSelector: {matchExpressions: [{key: )" + kNsLabel + R"(, operator: In, values: [y]}]}}])");
+  - from: [{namespaceSelector: {matchExpressions: [{key: )" +
+             kNsLabel + R"(, operator: In, values: [y]}]}}])");
   auto r = all();
   r.expectPeer(P{"x", ""}, P{"x", "a"}, false);
   r.expectPeer(P{"z", ""}, P{"x", "a"}, false);
@@ -108,11 +112,13 @@ TEST_F(Upstream, NamespaceSelectorWithMatchExpressions) {
 }
 
 TEST_F(Upstream, PodSelectorOrNamespaceSelector) {
-  policy("x", "allow-ns-y-match-selector", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-ns-y-match-selector",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
   - from:
-    - namespaceSelector: {matchExpressions: [{key: )" + kNsLabel + R"(, operator: NotIn, values: [x]}]}
+    - namespaceSelector: {matchExpressions: [{key: )" +
+             kNsLabel + R"(, operator: NotIn, values: [x]}]}
     - podSelector: {matchLabels: {pod: b}})");
   auto r = all();
   r.expect("x/a", "x/a", false);
@@ -121,11 +127,13 @@ TEST_F(Upstream, PodSelectorOrNamespaceSelector) {
 }
 
 TEST_F(Upstream, PodSelectorAndNamespaceSelector) {
-  policy("x", "allow-ns-y-podselector-and-nsselector", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-ns-y-podselector-and-nsselector",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
   - from:
-    - namespaceSelector: {matchExpressions: [{key: )" + kNsLabel + R"(, operator: NotIn, values: [x]}]}
+    - namespaceSelector: {matchExpressions: [{key: )" +
+             kNsLabel + R"(, operator: NotIn, values: [x]}]}
       podSelector: {matchLabels: {pod: b}})");
   auto r = all();
   r.expectAllIngress("x/a", false);
@@ -135,11 +143,13 @@ TEST_F(Upstream, PodSelectorAndNamespaceSelector) {
 }
 
 TEST_F(Upstream, MultiplePodSelectorsAndNamespaceSelectors) {
-  policy("x", "allow-ns-y-z-pod-b-c", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-ns-y-z-pod-b-c",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
   - from:
-    - namespaceSelector: {matchExpressions: [{key: )" + kNsLabel + R"(, operator: NotIn, values: [x]}]}
+    - namespaceSelector: {matchExpressions: [{key: )" +
+             kNsLabel + R"(, operator: NotIn, values: [x]}]}
       podSelector: {matchExpressions: [{key: pod, operator: In, values: [b, c]}]})");
   auto r = all();
   r.expectPeer(P{"x", ""}, P{"x", "a"}, false);
@@ -167,7 +177,8 @@ TEST_F(Upstream, OnlyFromAPodInADifferentNamespaceByPodAndNamespaceSelector) {
     SCOPED_TRACE(k8s::protocolName(protocol));
     Engine engine;
     applyYaml(engine, netpolModelYaml());
-    applyYaml(engine, policyYaml("x", "allow-ns-y-pod-a-via-namespace-pod-selector", R"(  podSelector: {matchLabels: {pod: a}}
+    applyYaml(engine,
+              policyYaml("x", "allow-ns-y-pod-a-via-namespace-pod-selector", R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
   - from:
@@ -202,7 +213,8 @@ TEST_F(Upstream, StackedPoliciesWithOverlappingPodSelectors) {
   std::string allow = R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
-  - from: [{namespaceSelector: {matchLabels: {)" + kNsLabel + R"(: y}}}]
+  - from: [{namespaceSelector: {matchLabels: {)" +
+                      kNsLabel + R"(: y}}}]
     ports: [{port: PORT, protocol: TCP}])";
   auto withPort = [&](const char* port) {
     std::string s = allow;
@@ -229,7 +241,8 @@ TEST_F(Upstream, AllowAll) {
 }
 
 TEST_F(Upstream, IngressOnOneNamedPort) {
-  policy("x", "allow-all", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: serve-81-tcp}]");
+  policy("x", "allow-all",
+         "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: serve-81-tcp}]");
   expectMatrix(engine_, all(), Protocol::TCP, 81);
   auto r = all();
   r.expectPeer(P{}, P{"x", ""}, false);
@@ -237,10 +250,12 @@ TEST_F(Upstream, IngressOnOneNamedPort) {
 }
 
 TEST_F(Upstream, IngressFromNamespaceOnOneNamedPort) {
-  policy("x", "allow-client-a-via-ns-selector-80", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-client-a-via-ns-selector-80",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Ingress]
   ingress:
-  - from: [{namespaceSelector: {matchLabels: {)" + kNsLabel + R"(: y}}}]
+  - from: [{namespaceSelector: {matchLabels: {)" +
+             kNsLabel + R"(: y}}}]
     ports: [{port: serve-80-tcp, protocol: TCP}])");
   auto r = all();
   r.expectPeer(P{"x", ""}, P{"x", "a"}, false);
@@ -252,7 +267,8 @@ TEST_F(Upstream, IngressFromNamespaceOnOneNamedPort) {
 }
 
 TEST_F(Upstream, EgressOnOneNamedPort) {
-  policy("x", "allow-egress", "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{port: serve-80-tcp}]");
+  policy("x", "allow-egress",
+         "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - ports: [{port: serve-80-tcp}]");
   expectMatrix(engine_, all(), Protocol::TCP, 80);
   auto r = all();
   r.expectPeer(P{"x", ""}, P{}, false);
@@ -299,7 +315,8 @@ TEST_F(Upstream, IngressFromUpdatedPod) {
 }
 
 TEST_F(Upstream, DenyIngressFromPodsInOtherNamespaces) {
-  policy("x", "deny-empty-policy", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{podSelector: {}}]");
+  policy("x", "deny-empty-policy",
+         "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - from: [{podSelector: {}}]");
   auto r = all();
   r.expectPeer(P{"y", ""}, P{"x", ""}, false);
   r.expectPeer(P{"z", ""}, P{"x", ""}, false);
@@ -307,7 +324,8 @@ TEST_F(Upstream, DenyIngressFromPodsInOtherNamespaces) {
 }
 
 TEST_F(Upstream, DenyIngressToUpdatedPod) {
-  policy("x", "deny-ingress-via-label-selector", "  podSelector: {matchLabels: {target: isolated}}\n  policyTypes: [Ingress]");
+  policy("x", "deny-ingress-via-label-selector",
+         "  podSelector: {matchLabels: {target: isolated}}\n  policyTypes: [Ingress]");
   expectMatrix(engine_, all(), Protocol::TCP, 80);
   applyYaml(engine_, podYaml("x", "a", "10.0.1.1", ", target: isolated"));
   auto r = all();
@@ -348,13 +366,16 @@ TEST_F(Upstream, IngressAndEgressSpecifiedTogether) {
 }
 
 TEST_F(Upstream, DenyEgressOnTheClientSideEvenIfTheServerAllowsIt) {
-  policy("x", "allow-to-ns-y-pod-a", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-to-ns-y-pod-a",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
-  - to: [{namespaceSelector: {matchLabels: {)" + kNsLabel + R"(: y}}, podSelector: {matchLabels: {pod: a}}}])");
+  - to: [{namespaceSelector: {matchLabels: {)" +
+             kNsLabel + R"(: y}}, podSelector: {matchLabels: {pod: a}}}])");
   std::string fromXa = R"(  policyTypes: [Ingress]
   ingress:
-  - from: [{namespaceSelector: {matchLabels: {)" + kNsLabel + R"(: x}}, podSelector: {matchLabels: {pod: a}}}])";
+  - from: [{namespaceSelector: {matchLabels: {)" +
+                       kNsLabel + R"(: x}}, podSelector: {matchLabels: {pod: a}}}])";
   policy("y", "allow-from-xa-on-ya-match-selector", "  podSelector: {matchLabels: {pod: a}}\n" + fromXa);
   policy("y", "allow-from-xa-on-yb-match-selector", "  podSelector: {matchLabels: {pod: b}}\n" + fromXa);
   auto r = all();
@@ -366,10 +387,12 @@ TEST_F(Upstream, DenyEgressOnTheClientSideEvenIfTheServerAllowsIt) {
 }
 
 TEST_F(Upstream, EgressToAServerInADifferentNamespaceByPodAndNamespaceSelector) {
-  policy("x", "allow-to-ns-y-pod-a", R"(  podSelector: {matchLabels: {pod: a}}
+  policy("x", "allow-to-ns-y-pod-a",
+         R"(  podSelector: {matchLabels: {pod: a}}
   policyTypes: [Egress]
   egress:
-  - to: [{namespaceSelector: {matchLabels: {)" + kNsLabel + R"(: y}}, podSelector: {matchLabels: {pod: a}}}])");
+  - to: [{namespaceSelector: {matchLabels: {)" +
+             kNsLabel + R"(: y}}, podSelector: {matchLabels: {pod: a}}}])");
   auto r = all();
   r.expectAllEgress("x/a", false);
   r.expect("x/a", "y/a", true);
@@ -377,7 +400,8 @@ TEST_F(Upstream, EgressToAServerInADifferentNamespaceByPodAndNamespaceSelector) 
 }
 
 TEST_F(Upstream, IngressAnyPortOnASpecificProtocol) {
-  policy("x", "allow-ingress-by-proto", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{protocol: TCP}]");
+  policy("x", "allow-ingress-by-proto",
+         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{protocol: TCP}]");
   expectMatrix(engine_, all(), Protocol::TCP, 80);
   auto udp = all();
   udp.expectPeer(P{}, P{"x", "a"}, false);
@@ -385,7 +409,8 @@ TEST_F(Upstream, IngressAnyPortOnASpecificProtocol) {
 }
 
 TEST_F(Upstream, MultipleIngressPoliciesWithAllowAllTakingPrecedence) {
-  policy("x", "allow-ingress-port-80", "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 80}]");
+  policy("x", "allow-ingress-port-80",
+         "  podSelector: {}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 80}]");
   auto r = all();
   r.expectPeer(P{}, P{"x", ""}, false);
   expectMatrix(engine_, r, Protocol::TCP, 81);
@@ -455,7 +480,8 @@ TEST_F(Upstream, AnAddressInBothCidrAndExceptIsAllowedByAnotherPolicy) {
 }
 
 TEST_F(Upstream, IngressAndEgressControlledIndependently) {
-  policy("x", "allow-egress-for-target", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Egress]\n  egress: [{}]");
+  policy("x", "allow-egress-for-target",
+         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Egress]\n  egress: [{}]");
   expectMatrix(engine_, all(), Protocol::TCP, 80);
   policy("x", "deny-ingress-via-label-selector", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]");
   auto r = all();
@@ -466,7 +492,8 @@ TEST_F(Upstream, IngressAndEgressControlledIndependently) {
 TEST_F(Upstream, SctpIsNotMistakenForTcp) {
   policy("x", "deny-ingress", "  podSelector: {}\n  policyTypes: [Ingress]");
   policy("x", "allow-only-sctp-ingress-on-port-81",
-         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 81, protocol: SCTP}]");
+         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 81, "
+         "protocol: SCTP}]");
   auto r = all();
   r.expectPeer(P{}, P{"x", ""}, false);
   expectMatrix(engine_, r, Protocol::TCP, 81);
@@ -474,7 +501,8 @@ TEST_F(Upstream, SctpIsNotMistakenForTcp) {
 
 TEST_F(Upstream, PodsSelectedByAnSctpPolicyAreIsolated) {
   policy("x", "allow-only-sctp-ingress-on-port-80",
-         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 80, protocol: SCTP}]");
+         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 80, "
+         "protocol: SCTP}]");
   auto r = all();
   r.expectAllIngress("x/a", false);
   expectMatrix(engine_, r, Protocol::TCP, 81);
@@ -482,7 +510,8 @@ TEST_F(Upstream, PodsSelectedByAnSctpPolicyAreIsolated) {
 
 TEST_F(Upstream, NoTcpWhenAPolicyAllowsOnlyUdp) {
   policy("x", "allow-only-udp-ingress-on-port-81",
-         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 81, protocol: UDP}]");
+         "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]\n  ingress:\n  - ports: [{port: 81, "
+         "protocol: UDP}]");
   auto r = all();
   r.expectAllIngress("x/a", false);
   expectMatrix(engine_, r, Protocol::TCP, 81);
@@ -522,7 +551,7 @@ TEST_F(Upstream, DefaultDenyIngressUdpAndSctp) {
 TEST(Matrix, PrintsTheSuiteTruthTableAndJson) {
   Engine engine;
   applyYaml(engine, namespaceYaml("x") + podYaml("x", "a", "10.0.1.1") + podYaml("x", "b", "10.0.1.2") +
-                    policyYaml("x", "deny", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]"));
+                        policyYaml("x", "deny", "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Ingress]"));
   auto matrix = computeMatrix(engine.state(), {{Protocol::TCP, 80}});
   EXPECT_EQ(toTable(matrix), "TCP/80:\n-\tx/a\tx/b\nx/a\t.\t.\nx/b\tX\t.\n");
   EXPECT_EQ(toJson(matrix), nlohmann::json::parse(R"({"TCP/80": {"x/a": {"x/a": true, "x/b": true},

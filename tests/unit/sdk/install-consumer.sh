@@ -3,14 +3,19 @@
 # prefix, builds examples/custom-backend out of tree against it, checks that the backend
 # exports nothing but cnikit_backend_entry, loads it with the agent's loader and, as root,
 # wires a pod with it between two test network namespaces and pings across.
-#   install-consumer.sh <build dir> <source dir> <sdk_load_backend>
+# Finally the real agent loads it from backendDir and serves a pod through the real `cnikit`.
+#   install-consumer.sh <build dir> <source dir> <sdk_load_backend> <cnikit> <cnikitd>
 set -euo pipefail
-build=$1 src=$2 loader=$3
+build=$1 src=$2 loader=$3 cnikit=$4 cnikitd=$5
 umask 022  # the loader refuses group/world-writable backends
 
 work=$(mktemp -d /tmp/cnkt-sdk-$$-XXXXXX)
 ns=cnkt-$$-sdk
+agent_pid=""
 cleanup() {
+  [[ -n $agent_pid ]] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
+  ip netns del "$ns-agentpod" 2>/dev/null || true
+  ip netns del "$ns-agent" 2>/dev/null || true
   ip netns del "$ns-pod2" 2>/dev/null || true
   ip netns del "$ns-pod" 2>/dev/null || true
   ip netns del "$ns-host" 2>/dev/null || true
@@ -117,4 +122,29 @@ if hx "$loader" "$installed" check "/var/run/netns/$ns-pod" c1 eth0 2>"$work/err
 grep -q "status 2" "$work/err" || fail "check after del: expected NOT_FOUND, got $(cat "$work/err")"
 # The other pod is untouched by c1's removal, including the shared gateway address.
 png "$ns-pod2" 10.99.0.1 || fail "pod2 lost its gateway when pod1 left"
+
+step "the agent loads the out-of-tree backend from backendDir and serves a pod with it"
+ip netns add "$ns-agent"
+ip netns add "$ns-agentpod"
+cat >"$work/cnikitd.yaml" <<YAML
+node: sdk-node
+socket: $work/cnikitd.sock
+stateDir: $work/agent-state
+backendDir: $work/prefix/lib/cnikit/backends
+gcIntervalSeconds: 0
+backends: [{name: ptp, type: custom-ptp}]
+pools: [{name: ptp, backend: ptp, cidrs: [10.98.0.0/16]}]
+YAML
+nsenter --net="/run/netns/$ns-agent" "$cnikitd" --config "$work/cnikitd.yaml" 2>"$work/cnikitd.log" &
+agent_pid=$!
+for _ in $(seq 100); do [[ -S $work/cnikitd.sock ]] && break; sleep 0.05; done
+netconf='{"cniVersion":"1.0.0","name":"sdk","type":"cnikit","agentSocket":"'"$work"'/cnikitd.sock"}'
+result=$(CNI_COMMAND=ADD CNI_CONTAINERID=sdk1 CNI_NETNS=/run/netns/$ns-agentpod CNI_IFNAME=eth0 \
+         "$cnikit" <<<"$netconf") || { cat "$work/cnikitd.log"; fail "ADD through the agent: $result"; }
+echo "$result"
+grep -q '"address":"10.98.0.2/24"' <<<"$result" || fail "unexpected ADD result"
+png "$ns-agent" 10.98.0.2 || fail "the agent's node cannot ping the pod it wired"
+CNI_COMMAND=DEL CNI_CONTAINERID=sdk1 CNI_NETNS=/run/netns/$ns-agentpod CNI_IFNAME=eth0 "$cnikit" <<<"$netconf" \
+  || fail "DEL through the agent"
+if ip netns exec "$ns-agentpod" ip link show eth0 >/dev/null 2>&1; then fail "pod end still there after DEL"; fi
 echo "install consumer: all good"

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/store/SqliteStore.hpp"
+#include "tests/unit/store/EtcdEnv.hpp"
 #include "tests/unit/store/StoreEnv.hpp"
 #include "tests/unit/store/TempDir.hpp"
 #include "tests/unit/store/WatchCollector.hpp"
@@ -367,7 +368,8 @@ TEST_P(StoreConformance, ConcurrentCreateIfAbsentHasOneWinnerPerKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Impl, StoreConformance,
-                         ::testing::Values(StoreEnvFactory{"sqlite", [] { return std::make_unique<SqliteEnv>(); }}),
+                         ::testing::Values(StoreEnvFactory{"sqlite", [] { return std::make_unique<SqliteEnv>(); }},
+                                           StoreEnvFactory{"etcd", [] { return std::make_unique<EtcdEnv>(); }}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -3,6 +3,7 @@
 // more clients of the same one. The etcd implementation joins by adding its own env.
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "core/store/Store.hpp"
@@ -22,5 +23,8 @@ struct StoreEnvFactory {
   std::string name;  // test name suffix
   std::function<std::unique_ptr<StoreEnv>()> make;
 };
+
+// Failure messages name the implementation instead of dumping the struct's bytes.
+inline void PrintTo(const StoreEnvFactory& factory, std::ostream* os) { *os << factory.name; }
 
 }  // namespace cnikit::store::test

@@ -28,9 +28,17 @@ struct RouteOptions {
   bool replace = false;  // NLM_F_REPLACE: overwrite a route with the same key
 };
 
+struct RouteDeleteOptions {
+  // Delete only a route whose protocol is route.protocol (the kernel matches it): a
+  // control plane that marks its routes with its own protocol number never deletes a route
+  // someone else made for the same destination.
+  bool matchProtocol = false;
+};
+
 Status addRoute(NetlinkSocket& sock, const Route& route, const RouteOptions& options = {});
-// true when deleted, false when it was not there.
-Result<bool> deleteRoute(NetlinkSocket& sock, const Route& route);
+// true when deleted, false when it was not there. The destination, table, metric and, when
+// given, gateway and interface select the route.
+Result<bool> deleteRoute(NetlinkSocket& sock, const Route& route, const RouteDeleteOptions& options = {});
 // Routes of one family in one table (first next hop of each).
 Result<std::vector<Route>> listRoutes(NetlinkSocket& sock, int family, uint32_t table = 254);
 

@@ -1,11 +1,11 @@
-#include "core/agent/YamlToJson.hpp"
+#include "core/yaml/YamlToJson.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
 #include <stdexcept>
 
-namespace cnikit::agent {
+namespace cnikit::yaml {
 namespace {
 
 nlohmann::json scalarToJson(const YAML::Node& node) {
@@ -64,4 +64,4 @@ std::vector<nlohmann::json> yamlToJson(const std::string& text) {
   return documents;
 }
 
-}  // namespace cnikit::agent
+}  // namespace cnikit::yaml

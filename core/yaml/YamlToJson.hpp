@@ -6,11 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
-namespace cnikit::agent {
+namespace cnikit::yaml {
 
 // Every document of a (multi-document) YAML text. Plain scalars become numbers/booleans/null
 // when YAML 1.2 core schema says so; quoted scalars stay strings. Throws
 // std::invalid_argument with the line/column of a syntax error.
 std::vector<nlohmann::json> yamlToJson(const std::string& text);
 
-}  // namespace cnikit::agent
+}  // namespace cnikit::yaml

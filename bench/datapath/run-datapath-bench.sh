@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Datapath benchmark: pod-to-pod TCP throughput (iperf3, 1 and 2 streams) and ping RTT across
+# two "nodes" (network namespaces on a fabric bridge), all in one run, for
+#   raw       a veth pair between two namespaces (the reference: no bridge, no routing)
+#   hostgw    host-gw made by hand with `ip`: pod veth -> node bridge -> route via the peer
+#             node's underlay address -> fabric bridge -> peer node -> bridge -> pod
+#   vxlan     the same over a VXLAN device made by hand with `ip` (flannel's layout: onlink
+#             route, permanent neighbour, FDB entry; pods at MTU 1450)
+#   cnikit-hostgw, cnikit-vxlan
+#             the same topologies, the nodes' bridge/pods/routes/tunnel made by the cnikit
+#             flannel-like backend through its C ABI (flannel_datapath_setup)
+# It prints every figure, its ratio to raw veth, and cnikit against the hand-made path of
+# each mode (target: within 3%).
+#
+#   bench/datapath/run-datapath-bench.sh <build dir>
+#
+# DP_SECONDS (iperf3 seconds per sample, default 5), DP_ROUNDS (samples per figure, default
+# 3; the scenarios take turns so that drift hits all alike; medians are reported), DP_PINGS
+# (echo requests per RTT sample, default 200). Needs root. Everything it makes carries the
+# prefix "cnkd-<pid>-" and is removed on exit, also on failure or Ctrl-C; it never changes
+# the namespace it was started in (every `ip` runs with -n, every process with nsenter).
+set -euo pipefail
+
+die() { echo "run-datapath-bench: $*" >&2; exit 1; }
+
+[[ $# -ge 1 ]] || die "usage: $0 <build dir>"
+build=$(realpath "$1")
+seconds=${DP_SECONDS:-5}
+rounds=${DP_ROUNDS:-3}
+pings=${DP_PINGS:-200}
+[[ $EUID -eq 0 ]] || die "needs root (network namespaces)"
+driver=""
+for d in "$build/bin/flannel_datapath_setup" "$build/bench/datapath/flannel_datapath_setup" \
+         "$build/datapath/flannel_datapath_setup"; do
+  [[ -x "$d" ]] && driver="$d" && break
+done
+[[ -n "$driver" ]] || die "flannel_datapath_setup missing in $build: cmake --build $build --target flannel_datapath_setup"
+for tool in iperf3 jq ping nsenter timeout ip bridge ss; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+prefix="cnkd-$$-"
+tmp=$(mktemp -d "/tmp/${prefix}XXXX")
+pids=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  local ns
+  for ns in /run/netns/"${prefix}"*; do
+    [[ -e "$ns" ]] && ip netns del "$(basename "$ns")" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ns() { echo "${prefix}$1"; }
+newns() {
+  ip netns add "$(ns "$1")"
+  ip -n "$(ns "$1")" link set lo up
+}
+inns() {  # inns NS CMD...: run CMD in the namespace, keeping this process's mounts
+  local n=$1
+  shift
+  nsenter --net="/run/netns/$(ns "$n")" "$@"
+}
+
+# ---- topologies -------------------------------------------------------------------------
+# raw: r-a 10.200.0.1 <-> r-b 10.200.0.2
+setupRaw() {
+  newns r-a
+  newns r-b
+  ip -n "$(ns r-a)" link add eth0 type veth peer name eth0 netns "$(ns r-b)"
+  ip -n "$(ns r-a)" addr add 10.200.0.1/24 dev eth0
+  ip -n "$(ns r-b)" addr add 10.200.0.2/24 dev eth0
+  ip -n "$(ns r-a)" link set eth0 up
+  ip -n "$(ns r-b)" link set eth0 up
+}
+
+# Two nodes on a fabric bridge: <s>-fab, <s>-n1 (192.168.66.1), <s>-n2 (192.168.66.2); pod
+# namespaces <s>-p1, <s>-p2 (empty: filled by hand or by cnikit).
+setupNodes() {
+  local s=$1
+  newns "$s-fab"
+  ip -n "$(ns "$s-fab")" link add fab0 type bridge
+  ip -n "$(ns "$s-fab")" link set fab0 up
+  local i
+  for i in 1 2; do
+    newns "$s-n$i"
+    newns "$s-p$i"
+    ip -n "$(ns "$s-n$i")" link add eth0 type veth peer name fp$i netns "$(ns "$s-fab")"
+    ip -n "$(ns "$s-fab")" link set fp$i master fab0 up
+    ip -n "$(ns "$s-n$i")" addr add 192.168.66.$i/24 dev eth0
+    ip -n "$(ns "$s-n$i")" link set eth0 up
+    inns "$s-n$i" sysctl -qw net.ipv4.ip_forward=1
+  done
+}
+
+# By hand, what flannel-like's bridge part does: cni0 with the gateway, a veth per pod.
+handPods() {
+  local s=$1 mtu=$2 i
+  for i in 1 2; do
+    local n p
+    n=$(ns "$s-n$i")
+    p=$(ns "$s-p$i")
+    ip -n "$n" link add cni0 mtu "$mtu" type bridge
+    ip -n "$n" addr add 10.244.$i.1/24 dev cni0
+    ip -n "$n" link set cni0 up
+    ip -n "$n" link add vethp$i mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$p"
+    ip -n "$n" link set vethp$i master cni0 up
+    ip -n "$p" addr add 10.244.$i.2/24 dev eth0
+    ip -n "$p" link set eth0 up
+    ip -n "$p" route add default via 10.244.$i.1
+  done
+}
+
+setupHandHostGw() {
+  setupNodes hg
+  handPods hg 1500
+  ip -n "$(ns hg-n1)" route add 10.244.2.0/24 via 192.168.66.2 dev eth0
+  ip -n "$(ns hg-n2)" route add 10.244.1.0/24 via 192.168.66.1 dev eth0
+}
+
+setupHandVxlan() {
+  setupNodes vx
+  handPods vx 1450
+  local i j
+  for i in 1 2; do
+    j=$((3 - i))
+    local n
+    n=$(ns "vx-n$i")
+    ip -n "$n" link add flannel.1 mtu 1450 address 0e:00:00:00:00:0$i type vxlan id 1 local 192.168.66.$i dev eth0 \
+      dstport 8472 nolearning
+    ip -n "$n" addr add 10.244.$i.0/32 dev flannel.1
+    ip -n "$n" link set flannel.1 up
+    ip -n "$n" neigh add 10.244.$j.1 lladdr 0e:00:00:00:00:0$j dev flannel.1 nud permanent
+    bridge -n "$n" fdb append 0e:00:00:00:00:0$j dev flannel.1 dst 192.168.66.$j self permanent
+    ip -n "$n" route add 10.244.$j.0/24 via 10.244.$j.1 dev flannel.1 onlink
+  done
+}
+
+setupCnikit() {  # setupCnikit <scenario prefix> <mode>
+  local s=$1 mode=$2
+  setupNodes "$s"
+  "$driver" --mode "$mode" --state-dir "$tmp/state-$s" \
+    --node "node-1,/run/netns/$(ns "$s-n1"),eth0,192.168.66.1,10.244.1.0/24,/run/netns/$(ns "$s-p1")" \
+    --node "node-2,/run/netns/$(ns "$s-n2"),eth0,192.168.66.2,10.244.2.0/24,/run/netns/$(ns "$s-p2")" \
+    >"$tmp/setup-$s.json" || die "flannel_datapath_setup failed for $mode"
+}
+
+# ---- measurements -----------------------------------------------------------------------
+# scenario -> "client-ns server-ns server-ip"
+declare -A client server target
+client[raw]=r-a;  server[raw]=r-b;  target[raw]=10.200.0.2
+client[hostgw]=hg-p1; server[hostgw]=hg-p2; target[hostgw]=10.244.2.2
+client[vxlan]=vx-p1;  server[vxlan]=vx-p2;  target[vxlan]=10.244.2.2
+client[cnikit-hostgw]=ch-p1; server[cnikit-hostgw]=ch-p2; target[cnikit-hostgw]=10.244.2.2
+client[cnikit-vxlan]=cv-p1;  server[cnikit-vxlan]=cv-p2;  target[cnikit-vxlan]=10.244.2.2
+scenarios=(raw hostgw vxlan cnikit-hostgw cnikit-vxlan)
+
+startServers() {
+  local sc
+  for sc in "${scenarios[@]}"; do
+    # nsenter execs iperf3, so $! is the server's pid.
+    nsenter --net="/run/netns/$(ns "${server[$sc]}")" iperf3 -s -p 5201 >"$tmp/iperf3-server-$sc.log" 2>&1 &
+    pids+=($!)
+  done
+  for sc in "${scenarios[@]}"; do
+    local ok=0
+    for _ in $(seq 50); do
+      if [[ -n "$(inns "${server[$sc]}" ss -Hltn 'sport = :5201' 2>/dev/null)" ]]; then
+        ok=1
+        break
+      fi
+      sleep 0.1
+    done
+    [[ $ok -eq 1 ]] || die "iperf3 server of $sc does not listen (see $tmp/iperf3-server-$sc.log)"
+  done
+}
+
+# Prints Gbit/s received.
+iperf() {  # iperf <scenario> <streams>
+  local sc=$1 streams=$2 out
+  out=$(inns "${client[$sc]}" timeout $((seconds + 20)) iperf3 -c "${target[$sc]}" -p 5201 -t "$seconds" \
+    -P "$streams" -J 2>/dev/null) || die "iperf3 $sc -P $streams failed or timed out"
+  jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out"
+}
+
+# Prints the mean RTT in microseconds.
+rtt() {
+  local sc=$1 out
+  out=$(inns "${client[$sc]}" timeout 60 ping -q -n -c "$pings" -i 0.002 "${target[$sc]}") ||
+    die "ping $sc failed"
+  awk -F'/' '/^rtt|^round-trip/ { printf "%.1f\n", $5 * 1000 }' <<<"$out"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---- run ----------------------------------------------------------------------------------
+echo "run-datapath-bench: building namespaces (${prefix}*)" >&2
+setupRaw
+setupHandHostGw
+setupHandVxlan
+setupCnikit ch host-gw
+setupCnikit cv vxlan
+# The driver's last line is its JSON report (the backend's log lines come before it).
+summary() { tail -n 1 "$tmp/setup-$1.json" | jq -c '."node-1" | {mtu, pod_add_ms, node_upsert_ms}'; }
+echo "run-datapath-bench: cnikit setup (node-1): host-gw $(summary ch), vxlan $(summary cv)" >&2
+
+# Same MTU on both sides of each comparison, or the comparison means nothing.
+for pair in "hg-p1:ch-p1" "vx-p1:cv-p1"; do
+  a=$(ip -n "$(ns "${pair%%:*}")" -o link show eth0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+  b=$(ip -n "$(ns "${pair##*:}")" -o link show eth0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+  [[ "$a" == "$b" ]] || die "pod MTU differs between hand-made ($a) and cnikit ($b) for ${pair}"
+done
+
+startServers
+for sc in "${scenarios[@]}"; do
+  inns "${client[$sc]}" ping -q -c 3 -i 0.2 "${target[$sc]}" >/dev/null || die "$sc: pods do not reach each other"
+done
+
+echo "run-datapath-bench: $rounds round(s) of iperf3 ${seconds}s x {1,2} streams + ${pings} pings per scenario" >&2
+for ((r = 1; r <= rounds; r++)); do
+  for sc in "${scenarios[@]}"; do
+    echo "  round $r: $sc" >&2
+    iperf "$sc" 1 >>"$tmp/$sc.tcp1"
+    iperf "$sc" 2 >>"$tmp/$sc.tcp2"
+    rtt "$sc" >>"$tmp/$sc.rtt"
+  done
+done
+
+declare -A tcp1 tcp2 lat
+for sc in "${scenarios[@]}"; do
+  tcp1[$sc]=$(median <"$tmp/$sc.tcp1")
+  tcp2[$sc]=$(median <"$tmp/$sc.tcp2")
+  lat[$sc]=$(median <"$tmp/$sc.rtt")
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+echo
+echo "Datapath, pod to pod across two nodes (median of $rounds; iperf3 ${seconds}s; RTT = mean of $pings pings)"
+printf "%-15s %10s %7s %10s %7s %10s %7s\n" scenario "1 stream" "x raw" "2 streams" "x raw" "RTT us" "x raw"
+for sc in "${scenarios[@]}"; do
+  printf "%-15s %8.2f G %7s %8.2f G %7s %10.1f %7s\n" "$sc" "${tcp1[$sc]}" "$(ratio "${tcp1[$sc]}" "${tcp1[raw]}")" \
+    "${tcp2[$sc]}" "$(ratio "${tcp2[$sc]}" "${tcp2[raw]}")" "${lat[$sc]}" "$(ratio "${lat[$sc]}" "${lat[raw]}")"
+done
+echo
+echo "cnikit against the same path made by hand (1.000 = equal; throughput target >= 0.97, RTT <= 1.03)"
+printf "%-8s %10s %10s %10s   %s\n" mode "1 stream" "2 streams" "RTT" "within 3%"
+for pair in "host-gw:hostgw:cnikit-hostgw" "vxlan:vxlan:cnikit-vxlan"; do
+  IFS=: read -r mode hand ours <<<"$pair"
+  t1=$(ratio "${tcp1[$ours]}" "${tcp1[$hand]}")
+  t2=$(ratio "${tcp2[$ours]}" "${tcp2[$hand]}")
+  rt=$(ratio "${lat[$ours]}" "${lat[$hand]}")
+  verdict=$(awk -v a="$t1" -v b="$t2" -v c="$rt" 'BEGIN { print (a >= 0.97 && b >= 0.97 && c <= 1.03) ? "yes" : "no" }')
+  printf "%-8s %10s %10s %10s   %s\n" "$mode" "$t1" "$t2" "$rt" "$verdict"
+done
+echo
+echo "raw samples (Gbit/s, Gbit/s, us):"
+for sc in "${scenarios[@]}"; do
+  echo "  $sc: 1 stream [$(paste -sd' ' "$tmp/$sc.tcp1")], 2 streams [$(paste -sd' ' "$tmp/$sc.tcp2")]," \
+    "RTT [$(paste -sd' ' "$tmp/$sc.rtt")]"
+done
