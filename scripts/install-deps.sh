@@ -9,8 +9,10 @@ packages=(
   libboost-dev libboost-filesystem-dev nlohmann-json3-dev libnl-3-dev libnl-route-3-dev
   libsqlite3-dev libcurl4-openssl-dev libcli11-dev libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev abigail-tools
+  # the iptables/ipset NetworkPolicy provider: libiptc (legacy tables) and libipset
+  libip4tc-dev libip6tc-dev libipset-dev
   # run and test: netlink tools, the reference CNI plugins, container runtimes
-  iproute2 iptables iputils-ping procps util-linux sqlite3
+  iproute2 iptables ipset iputils-ping procps util-linux sqlite3
   containernetworking-plugins containerd runc podman busybox-static
   # the cluster store (etcd 3.4, v3 API)
   etcd-server etcd-client

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The README's main job: installs what is needed, builds, then runs cnikit on one node.
-# A node agent (cnikitd) starts on the embedded SQLite store inside a demo network
-# namespace; two pods are created through the real `cnikit` CNI executable, their
-# addresses shown and pinged, then everything is deleted. Nothing touches the root netns.
+# The README's main job on a cluster: a 3-node `cnikitctl lab` (etcd, one cnikitd per node,
+# flannel-like VXLAN), pods on every node through the real `cnikit` executable, the probe
+# matrix of real connections and the routes each node holds, then `lab down`. Everything
+# lives in network namespaces cnikit-lab-<name>-*; nothing touches the root namespace.
+#   CNIKIT_SKIP_BUILD=1   use an existing build
+#   CNIKIT_BUILD_DIR=DIR  the build directory (default <repo>/build)
+#   LAB_MODE=host-gw      the other flannel-like mode (default vxlan)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [[ ${CNIKIT_SKIP_BUILD:-0} != 1 ]]; then
@@ -10,80 +13,37 @@ if [[ ${CNIKIT_SKIP_BUILD:-0} != 1 ]]; then
   "$root/scripts/build.sh"
 fi
 build=${CNIKIT_BUILD_DIR:-$root/build}
-bin=$build/bin
+ctl=$build/bin/cnikitctl
+mode=${LAB_MODE:-vxlan}
+lab="demo$$"
 
-prefix="cnikit-demo-$$"
-host="$prefix-node"
-work=$(mktemp -d /tmp/cnikit-demo.XXXXXX)
-agent_pid=""
-cleanup() {
-  [[ -n $agent_pid ]] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
-  for ns in "$host" "$prefix-pod-a" "$prefix-pod-b"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$work"
-}
+cleanup() { "$ctl" lab down --name "$lab" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "node namespace $host with a cnikitd on the embedded store"
-ip netns add "$host"
-ip -n "$host" link set lo up
-cat >"$work/cnikitd.yaml" <<YAML
-node: demo-node
-socket: $work/cnikitd.sock
-stateDir: $work/state
-backendDir: $build/lib/cnikit/backends
-backends:
-  - name: default
-    type: flannel-like
-    options: {bridge: cnikit0, masquerade: false}
-pools:
-  - name: default
-    backend: default
-    cidrs: [10.244.0.0/16, "fd00:10:244::/56"]
-    nodeSubnetPrefix: {ipv4: 24, ipv6: 64}
-YAML
-nsenter --net="/run/netns/$host" "$bin/cnikitd" --config "$work/cnikitd.yaml" 2>"$work/cnikitd.log" &
-agent_pid=$!
-for _ in $(seq 100); do
-  "$bin/cnikitctl" --socket "$work/cnikitd.sock" status >/dev/null 2>&1 && break
-  kill -0 "$agent_pid" 2>/dev/null || { cat "$work/cnikitd.log"; exit 1; }
-  sleep 0.05
-done
-"$bin/cnikitctl" --socket "$work/cnikitd.sock" status
+step "lab $lab: 3 nodes, flannel-like $mode"
+"$ctl" lab up --name "$lab" --nodes 3 --mode "$mode"
 
-netconf='{"cniVersion":"1.0.0","name":"demo","type":"cnikit","agentSocket":"'"$work"'/cnikitd.sock"}'
-cni() { # cni COMMAND CONTAINER NETNS-NAME
-  CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=/run/netns/$3 CNI_IFNAME=eth0 CNI_PATH="$bin" \
-    CNI_ARGS="K8S_POD_NAMESPACE=demo;K8S_POD_NAME=$2" "$bin/cnikit" <<<"$netconf"
-}
+step "pods on every node (examples/lab/pods.yaml)"
+"$ctl" lab apply --name "$lab" -f "$root/examples/lab/pods.yaml"
+"$ctl" --lab "$lab" get pods -A
 
-for pod in a b; do
-  step "ADD pod $pod through the cnikit CNI executable"
-  ip netns add "$prefix-pod-$pod"
-  cni ADD "pod-$pod" "$prefix-pod-$pod" | tee "$work/result-$pod.json"
-  echo
+step "probe matrix: real TCP and UDP connections from every pod to every pod ('.' connected, 'X' blocked)"
+"$ctl" lab probe --name "$lab"
+
+step "routes to the other nodes' pod subnets (the backend's routes, proto 202)"
+for node in node1 node2 node3; do
+  echo "-- $node"
+  ip -n "cnikit-lab-$lab-$node" route show proto 202
+  if [[ $mode == vxlan ]]; then
+    bridge -n "cnikit-lab-$lab-$node" fdb show dev flannel.1 | sed 's/^/   fdb: /'
+  fi
 done
 
-step "addresses inside the pods"
-for pod in a b; do ip -n "$prefix-pod-$pod" -br addr show dev eth0; done
-addr_b=$(sed -n 's/.*"address":"\(10\.[0-9.]*\)\/.*/\1/p' "$work/result-b.json")
-addr6_b=$(sed -n 's/.*"address":"\(fd00[0-9a-f:]*\)\/.*/\1/p' "$work/result-b.json")
+step "a pod's view: x/a reaches y/c on node3"
+"$ctl" lab exec --name "$lab" x/a -- ping -c 2 -W 1 "$("$ctl" --lab "$lab" get pods -n y -o json | sed -n 's/.*"podIP": "\(.*\)".*/\1/p' | head -1)"
 
-step "ping pod b ($addr_b, $addr6_b) from pod a"
-ip netns exec "$prefix-pod-a" ping -c 3 -i 0.2 "$addr_b"
-ip netns exec "$prefix-pod-a" ping -6 -c 3 -i 0.2 "$addr6_b"
-
-step "cnikitctl ipam list"
-"$bin/cnikitctl" --socket "$work/cnikitd.sock" ipam list
-
-step "CHECK and DEL both pods (DEL twice: it is idempotent)"
-for pod in a b; do
-  prev=$(cat "$work/result-$pod.json")
-  CNI_COMMAND=CHECK CNI_CONTAINERID="pod-$pod" CNI_NETNS="/run/netns/$prefix-pod-$pod" CNI_IFNAME=eth0 \
-    "$bin/cnikit" <<<"${netconf%\}},\"prevResult\":$prev}" && echo "CHECK pod-$pod: ok"
-  cni DEL "pod-$pod" "$prefix-pod-$pod" && echo "DEL pod-$pod: ok"
-  cni DEL "pod-$pod" "$prefix-pod-$pod" && echo "DEL pod-$pod again: ok"
-done
-echo "allocations left: $("$bin/cnikitctl" --socket "$work/cnikitd.sock" ipam list -o json | tr -d ' \n')"
-step "done; cleaning up"
+step "lab down"
+trap - EXIT
+"$ctl" lab down --name "$lab"

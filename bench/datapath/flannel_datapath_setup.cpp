@@ -5,7 +5,7 @@
 // does. It exits when done: destroying a backend keeps its datapath (an agent restart must
 // not cut pods off), so the pods stay connected for the measurement.
 //
-//   flannel_datapath_setup --backend LIB --mode vxlan|host-gw --state-dir DIR \
+//   flannel_datapath_setup --backend LIB --mode vxlan|host-gw --state-dir DIR
 //     --node NAME,NODE_NETNS,UNDERLAY_IF,UNDERLAY_IPV4,POD_SUBNET,POD_NETNS [--node ...]
 //
 // The pod gets the subnet's second address (gateway: the first). Prints one JSON object:

@@ -15,7 +15,8 @@
 #   bench/datapath/run-datapath-bench.sh <build dir>
 #
 # DP_SECONDS (iperf3 seconds per sample, default 5), DP_ROUNDS (samples per figure, default
-# 3; the scenarios take turns so that drift hits all alike; medians are reported), DP_PINGS
+# 3; each hand-made path and its cnikit twin run back to back, ABBA, and cnikit is compared
+# by the median of those paired ratios), DP_PINGS
 # (echo requests per RTT sample, default 200). Needs root. Everything it makes carries the
 # prefix "cnkd-<pid>-" and is removed on exit, also on failure or Ctrl-C; it never changes
 # the namespace it was started in (every `ip` runs with -n, every process with nsenter).
@@ -230,12 +231,21 @@ for sc in "${scenarios[@]}"; do
 done
 
 echo "run-datapath-bench: $rounds round(s) of iperf3 ${seconds}s x {1,2} streams + ${pings} pings per scenario" >&2
+# Each round measures every scenario once. A hand-made path and its cnikit twin run back to
+# back (in ABBA order: which of the two goes first alternates by round) so that each round
+# yields a paired ratio taken under the same machine conditions; the blocks rotate so that
+# no scenario always runs first or last.
+blocks=("raw" "hostgw cnikit-hostgw" "vxlan cnikit-vxlan")
 for ((r = 1; r <= rounds; r++)); do
-  for sc in "${scenarios[@]}"; do
-    echo "  round $r: $sc" >&2
-    iperf "$sc" 1 >>"$tmp/$sc.tcp1"
-    iperf "$sc" 2 >>"$tmp/$sc.tcp2"
-    rtt "$sc" >>"$tmp/$sc.rtt"
+  for ((k = 0; k < ${#blocks[@]}; k++)); do
+    read -r -a block <<<"${blocks[$(((r - 1 + k) % ${#blocks[@]}))]}"
+    if ((r % 2 == 0 && ${#block[@]} == 2)); then block=("${block[1]}" "${block[0]}"); fi
+    for sc in "${block[@]}"; do
+      echo "  round $r: $sc" >&2
+      iperf "$sc" 1 >>"$tmp/$sc.tcp1"
+      iperf "$sc" 2 >>"$tmp/$sc.tcp2"
+      rtt "$sc" >>"$tmp/$sc.rtt"
+    done
   done
 done
 
@@ -254,16 +264,32 @@ for sc in "${scenarios[@]}"; do
   printf "%-15s %8.2f G %7s %8.2f G %7s %10.1f %7s\n" "$sc" "${tcp1[$sc]}" "$(ratio "${tcp1[$sc]}" "${tcp1[raw]}")" \
     "${tcp2[$sc]}" "$(ratio "${tcp2[$sc]}" "${tcp2[raw]}")" "${lat[$sc]}" "$(ratio "${lat[$sc]}" "${lat[raw]}")"
 done
+spread() {  # (max - min) / median of a sample file, as a percentage
+  sort -g "$1" | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+    printf "%.0f%%", (v[NR] - v[1]) / m * 100 }'
+}
+echo "sample spread (max - min) / median:"
+for sc in "${scenarios[@]}"; do
+  echo "  $sc: 1 stream $(spread "$tmp/$sc.tcp1"), 2 streams $(spread "$tmp/$sc.tcp2"), RTT $(spread "$tmp/$sc.rtt")"
+done
 echo
-echo "cnikit against the same path made by hand (1.000 = equal; throughput target >= 0.97, RTT <= 1.03)"
-printf "%-8s %10s %10s %10s   %s\n" mode "1 stream" "2 streams" "RTT" "within 3%"
+echo "cnikit against the same path made by hand (1.000 = equal): the median of the per-round paired"
+echo "ratios (cnikit / hand-made, measured back to back), with their quartiles. Target: cnikit not"
+echo "worse by more than 3% (throughput ratio >= 0.97, RTT ratio <= 1.03)."
+paired() {  # paired <hand file> <cnikit file>: "median (q1..q3)" of line-by-line ratios
+  paste "$1" "$2" | awk '{ print $2 / $1 }' | sort -g |
+    awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+      q1 = v[int((NR + 3) / 4)]; q3 = v[int((3 * NR + 3) / 4)]; printf "%.3f (%.2f..%.2f)", m, q1, q3 }'
+}
+printf "%-8s %-20s %-20s %-20s %s\n" mode "1 stream" "2 streams" "RTT" "within 3%"
 for pair in "host-gw:hostgw:cnikit-hostgw" "vxlan:vxlan:cnikit-vxlan"; do
   IFS=: read -r mode hand ours <<<"$pair"
-  t1=$(ratio "${tcp1[$ours]}" "${tcp1[$hand]}")
-  t2=$(ratio "${tcp2[$ours]}" "${tcp2[$hand]}")
-  rt=$(ratio "${lat[$ours]}" "${lat[$hand]}")
-  verdict=$(awk -v a="$t1" -v b="$t2" -v c="$rt" 'BEGIN { print (a >= 0.97 && b >= 0.97 && c <= 1.03) ? "yes" : "no" }')
-  printf "%-8s %10s %10s %10s   %s\n" "$mode" "$t1" "$t2" "$rt" "$verdict"
+  t1=$(paired "$tmp/$hand.tcp1" "$tmp/$ours.tcp1")
+  t2=$(paired "$tmp/$hand.tcp2" "$tmp/$ours.tcp2")
+  rt=$(paired "$tmp/$hand.rtt" "$tmp/$ours.rtt")
+  verdict=$(awk -v a="${t1%% *}" -v b="${t2%% *}" -v c="${rt%% *}" \
+    'BEGIN { print (a >= 0.97 && b >= 0.97 && c <= 1.03) ? "yes" : "no" }')
+  printf "%-8s %-20s %-20s %-20s %s\n" "$mode" "$t1" "$t2" "$rt" "$verdict"
 done
 echo
 echo "raw samples (Gbit/s, Gbit/s, us):"

@@ -25,6 +25,10 @@ nlohmann::json callAgent(const GlobalOptions& options, const nlohmann::json& req
 void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // status, ipam, version
 void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // apply, delete, get
 void registerPolicyCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // policy matrix, explain
+void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // lab up/down/apply/probe/...
+
+// The socket of a lab's first running agent (for the global --lab NAME); LabCommands.cpp.
+std::string labAgentSocket(const std::string& lab);
 
 // Manifests from FILE, DIR (its *.yaml, *.yml, *.json) or "-" (stdin), validated as the agent
 // validates them; throws k8s::ValidationError listing every problem (ObjectCommands.cpp).

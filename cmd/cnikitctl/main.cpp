@@ -16,11 +16,15 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", options.output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}))
       ->capture_default_str();
+  std::string lab;
+  app.add_option("--lab", lab, "talk to the agent of this `cnikitctl lab` (its first running node)")
+      ->each([&options](const std::string& name) { options.socket = cnikit::ctl::labAgentSocket(name); });
 
   int exitCode = 0;
   cnikit::ctl::registerAgentCommands(app, options, exitCode);
   cnikit::ctl::registerObjectCommands(app, options, exitCode);
   cnikit::ctl::registerPolicyCommands(app, options, exitCode);
+  cnikit::ctl::registerLabCommands(app, options, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
@@ -44,8 +45,11 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_);
     auto stateDir = config_.stateDir / "backends" / backend.name;
     std::filesystem::create_directories(stateDir);
+    // "policy" is the core's business (the iptables provider), not the backend's.
+    auto options = backend.options;
+    options.erase("policy");
     backends_[backend.name] = std::make_unique<plugin::BackendInstance>(
-        library, backend.name, config_.node, backend.options.dump(), stateDir.string(), host, underlay);
+        library, backend.name, config_.node, options.dump(), stateDir.string(), host, underlay);
     hostServices_.push_back(host);
     spdlog::info("backend instance '{}': {} {} from {}", backend.name, library->name(), library->version(),
                  path.string());
@@ -54,7 +58,20 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     auto subnets = ipam_->ensureNodeSubnets(pool);
     for (const auto& subnet : subnets) spdlog::info("pool '{}': node subnet {}", pool.name, subnet.str());
   }
-  cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_);
+  std::set<std::string> policed;
+  for (const auto& backend : config_.backends) {
+    std::string policy = backend.options.value("policy", "none");
+    if (policy == "iptables") policed.insert(backend.name);
+    else if (policy != "none")
+      throw std::invalid_argument("backend instance '" + backend.name + "': options.policy must be none or iptables");
+  }
+  if (!policed.empty()) {
+    PolicyControllerOptions options;
+    options.backends = policed;
+    policy_ = std::make_unique<PolicyController>(*store_, config_.node, options);
+    policy_->start();
+  }
+  cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_, policy_.get());
   nodeSync_ = std::make_unique<NodeSync>(config_, *store_, *ipam_, backends_, underlay);
   if (!config_.metricsAddress.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(config_.metricsAddress);
@@ -90,6 +107,7 @@ Agent::~Agent() {
   stop();
   if (gcThread_.joinable()) gcThread_.join();
   nodeSync_.reset();
+  policy_.reset();
   // Backends are destroyed without tearing pods down: the datapath outlives the agent.
   backends_.clear();
 }
@@ -196,6 +214,7 @@ json Agent::status() {
   }
   out["store"] = storeStatus;
   out["cluster"] = nodeSync_->status();
+  if (policy_) out["policy"] = policy_->status();
   if (out["cluster"].contains("storeError")) {
     storeStatus["reachable"] = false;
     storeStatus["error"] = out["cluster"]["storeError"];

@@ -14,6 +14,7 @@
 #include "core/agent/CniService.hpp"
 #include "core/agent/Endpoints.hpp"
 #include "core/agent/NodeSync.hpp"
+#include "core/agent/PolicyController.hpp"
 #include "core/ipam/Ipam.hpp"
 #include "core/metrics/Metrics.hpp"
 #include "core/store/Store.hpp"
@@ -60,6 +61,7 @@ class Agent {
   BackendMap backends_;
   std::unique_ptr<CniService> cni_;
   std::unique_ptr<NodeSync> nodeSync_;
+  std::unique_ptr<PolicyController> policy_;  // when a backend instance opts into "policy": "iptables"
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

@@ -11,6 +11,7 @@
 #include "core/cni/Error.hpp"
 #include "core/cni/Result.hpp"
 #include "core/cni/Version.hpp"
+#include "core/agent/PolicyController.hpp"
 
 namespace cnikit::agent {
 namespace {
@@ -117,14 +118,15 @@ int cniCodeFor(const plugin::BackendError& e) {
 }  // namespace
 
 CniService::CniService(const AgentConfig& config, store::Store& store, ipam::Ipam& ipam, Endpoints& endpoints,
-                       const BackendMap& backends, metrics::Registry& metrics)
+                       const BackendMap& backends, metrics::Registry& metrics, PolicyController* policy)
     : config_(config),
       store_(store),
       ipam_(ipam),
       endpoints_(endpoints),
       backends_(backends),
       selector_(config, [&store](const std::string& ns) { return storedNamespaceLabels(store, ns); }),
-      metrics_(metrics) {
+      metrics_(metrics),
+      policy_(policy) {
   for (auto command : {cni::Command::Add, cni::Command::Del, cni::Command::Check, cni::Command::Status,
                        cni::Command::Gc}) {
     std::string name = cni::commandName(command);
@@ -259,9 +261,21 @@ std::string CniService::add(const cni::Request& request) {
   endpoint.hostMac = pod.hostMac;
   endpoint.containerMac = pod.containerMac;
   endpoint.mtu = pod.mtu;
+  // The pod's rules exist before ADD returns: no packet of it passes unpoliced.
+  if (policy_) {
+    try {
+      policy_->endpointAdded(endpoint);
+    } catch (const std::exception& e) {
+      throw CniError(cni::kBackendFailure, std::string("policy for the new pod: ") + e.what());
+    }
+  }
+  RollbackGuard removePolicy([&] {
+    if (policy_) policy_->endpointRemoved(endpoint);
+  });
   endpoints_.put(endpoint);
 
   std::string rendered = renderAdd(request, endpoint);
+  removePolicy.dismiss();
   removeInterface.dismiss();
   releaseAddresses.dismiss();
   spdlog::info("ADD {} {} ({}/{}) -> {}", request.containerId, request.ifname, request.podNamespace,
@@ -281,6 +295,7 @@ void CniService::teardown(const std::string& containerId, const std::string& ifn
     podRequest.pool = endpoint->pool;
     auto it = backends_.find(endpoint->backend);
     if (it != backends_.end() && it->second && it->second->supportsPods()) it->second->podDel(podRequest);
+    if (policy_) policy_->endpointRemoved(*endpoint);
   } else {
     // No record (an ADD that crashed half-way, or never ours): every pod backend's DEL is
     // idempotent, so ask them all.

@@ -19,6 +19,8 @@
 
 namespace cnikit::agent {
 
+class PolicyController;
+
 struct CniResponse {
   int exitCode = 0;
   std::string stdoutText;
@@ -29,7 +31,7 @@ using BackendMap = std::map<std::string, std::unique_ptr<plugin::BackendInstance
 class CniService {
  public:
   CniService(const AgentConfig& config, store::Store& store, ipam::Ipam& ipam, Endpoints& endpoints,
-             const BackendMap& backends, metrics::Registry& metrics);
+             const BackendMap& backends, metrics::Registry& metrics, PolicyController* policy = nullptr);
 
   // One CNI invocation: env (CNI_*) and the raw stdin config; never throws.
   CniResponse handle(const std::map<std::string, std::string>& env, const std::string& stdinText);
@@ -57,6 +59,7 @@ class CniService {
   PoolSelector selector_;
   ContainerLocks locks_;
   metrics::Registry& metrics_;
+  PolicyController* policy_;  // null when no backend instance is policed
   std::map<cni::Command, int32_t> requestCounters_;
   int32_t errorCounter_ = -1;
 };

@@ -172,10 +172,10 @@ class FlannelCluster : public ::testing::Test {
     r.ifname = "eth0";
     r.podNamespace = "default";
     r.podName = "pod-" + node.name;
-    r.ips.push_back({AF_INET, node.podV4() + "/24", "10.244." + std::to_string(node.n) + ".1", node.subnetV4,
-                     "10.244.0.0/16"});
-    r.ips.push_back({AF_INET6, node.podV6() + "/64", "fd00:244:" + std::to_string(node.n) + "::1", node.subnetV6,
-                     "fd00:244::/48"});
+    r.ips.push_back(
+        {AF_INET, node.podV4() + "/24", "10.244." + std::to_string(node.n) + ".1", node.subnetV4, "10.244.0.0/16"});
+    r.ips.push_back(
+        {AF_INET6, node.podV6() + "/64", "fd00:244:" + std::to_string(node.n) + "::1", node.subnetV6, "fd00:244::/48"});
     r.pool = "default";
     return r;
   }
@@ -219,9 +219,10 @@ class FlannelCluster : public ::testing::Test {
         if (a == b) continue;
         EXPECT_TRUE(cs::ping(a->pod->path(), b->podV4(), std::chrono::seconds(3)))
             << a->name << " pod -> " << b->name << " pod " << b->podV4();
-        if (ipv6)
+        if (ipv6) {
           EXPECT_TRUE(cs::ping(a->pod->path(), b->podV6(), kFirstIpv6Ping))
               << a->name << " pod -> " << b->name << " pod " << b->podV6();
+        }
       }
   }
 
@@ -321,7 +322,8 @@ TEST_F(FlannelCluster, HostGwPodsOnThreeNodesReachEachOtherInBothFamilies) {
   EXPECT_TRUE(contains(routes6, "fd00:244:2::/64 via fd00:77::12 dev eth0")) << routes6;
   EXPECT_FALSE(contains(run(n1.path(), {"ip", "-o", "link", "show"}), "flannel.")) << "no tunnel device in host-gw";
   EXPECT_EQ(json::parse(infoOf(n1).backendDataJson), json::object());
-  auto fits = cs::runInNetns(n1.pod->path(), {"ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1472", nodes_[1]->podV4()});
+  auto fits =
+      cs::runInNetns(n1.pod->path(), {"ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1472", nodes_[1]->podV4()});
   EXPECT_EQ(fits.exitCode, 0) << fits.describe();
 }
 
@@ -338,7 +340,8 @@ TEST_P(FlannelClusterModes, NodeRemoveWithdrawsExactlyWhatWasAdded) {
   Node& n3 = *nodes_[2];
   // Entries that belong to someone else.
   run(n1.path(), {"ip", "route", "add", "10.99.0.0/24", "via", "192.168.77.12", "dev", "eth0"});
-  run(n1.path(), {"ip", "neigh", "add", "192.168.77.99", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"});
+  run(n1.path(),
+      {"ip", "neigh", "add", "192.168.77.99", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "permanent"});
   if (vxlan)
     run(n1.path(), {"bridge", "fdb", "append", "02:00:00:00:00:98", "dev", "flannel.1", "dst", "192.168.77.98", "self",
                     "permanent"});
@@ -355,13 +358,15 @@ TEST_P(FlannelClusterModes, NodeRemoveWithdrawsExactlyWhatWasAdded) {
   EXPECT_TRUE(cs::ping(n1.pod->path(), n2.podV4()));
 
   remove(n1, n2.name);
-  EXPECT_EQ(snapshot(n1), onlyN3) << "after removing node 2:\n" << describe(snapshot(n1)) << "\nexpected:\n"
+  EXPECT_EQ(snapshot(n1), onlyN3) << "after removing node 2:\n"
+                                  << describe(snapshot(n1)) << "\nexpected:\n"
                                   << describe(onlyN3);
   EXPECT_FALSE(cs::ping(n1.pod->path(), n2.podV4(), std::chrono::milliseconds(500)));
   remove(n1, n2.name);  // again: nothing left to do
   remove(n1, "never-heard-of");
   remove(n1, n3.name);
-  EXPECT_EQ(snapshot(n1), before) << "after removing every node:\n" << describe(snapshot(n1)) << "\nexpected:\n"
+  EXPECT_EQ(snapshot(n1), before) << "after removing every node:\n"
+                                  << describe(snapshot(n1)) << "\nexpected:\n"
                                   << describe(before);
   EXPECT_TRUE(status(n1)["nodes"].empty());
   stopBackend(n1);
@@ -578,7 +583,8 @@ TEST_F(FlannelCluster, MtuIsDerivedFromTheUnderlayAndTheMode) {
     SCOPED_TRACE(std::string(c.options) + " underlay mtu " + std::to_string(c.underlay.mtu));
     // The kernel caps a VXLAN device at its underlay's MTU minus the headers: the real
     // underlay must have what the host says it has.
-    run(n1.path(), {"ip", "link", "set", "eth0", "mtu", c.underlay.mtu > 1500 ? std::to_string(c.underlay.mtu) : "1500"});
+    run(n1.path(),
+        {"ip", "link", "set", "eth0", "mtu", c.underlay.mtu > 1500 ? std::to_string(c.underlay.mtu) : "1500"});
     startBackend(n1, c.options, c.underlay);
     json s = status(n1);
     EXPECT_EQ(s["mtu"], c.mtu) << s.dump();
@@ -672,6 +678,9 @@ TEST_F(FlannelCluster, VxlanDeviceDeletedByHandComesBackOnTheNextUpsert) {
   upsert(n1, infoOf(n2));  // the periodic resync
   EXPECT_TRUE(cs::ping(n1.pod->path(), n2.podV4()));
   EXPECT_TRUE(cs::ping(n1.pod->path(), n2.podV6(), kFirstIpv6Ping));
+  EXPECT_TRUE(contains(run(n1.path(), {"ip", "-4", "addr", "show", "dev", "flannel.1"}), "inet 10.244.1.0/32"))
+      << "the node's own subnet address is back on the new device";
+  EXPECT_TRUE(cs::ping(n1.path(), n2.podV4()));
   KernelState again = snapshot(n1);
   EXPECT_EQ(again.fdb, programmed.fdb);
   EXPECT_EQ(again.neighbours, programmed.neighbours);

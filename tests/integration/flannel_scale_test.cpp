@@ -155,10 +155,10 @@ TEST_P(FlannelScale, ThousandRemoteNodes) {
   EXPECT_EQ(programmedNodes(), 0u);
   EXPECT_EQ(fs::file_size(journal), 0u);
 
-  std::printf("flannel-like %s: %d remote nodes programmed in %.3f s (%s each), re-upserted (no change) in %.3f s, "
-              "backend restart with %d known nodes %.3f s, removed in %.3f s\n",
-              GetParam().c_str(), kNodes, first, vxlan ? "FDB + neighbour + route" : "route", again, kNodes, restart,
-              removed);
+  std::printf(
+      "flannel-like %s: %d remote nodes programmed in %.3f s (%s each), re-upserted (no change) in %.3f s, "
+      "backend restart with %d known nodes %.3f s, removed in %.3f s\n",
+      GetParam().c_str(), kNodes, first, vxlan ? "FDB + neighbour + route" : "route", again, kNodes, restart, removed);
   RecordProperty("upsert_s", std::to_string(first));
   RecordProperty("resync_s", std::to_string(again));
   RecordProperty("remove_s", std::to_string(removed));

@@ -34,10 +34,10 @@ class FlannelBackend {
   Options options_;
   sdk::Host host_;
   std::string instance_;
-  uint32_t underlayMtu_ = 0;  // as the host passed it (0 = unknown)
-  uint32_t defaultMtu_ = 0;   // the option, else derived from the underlay for the mode
+  uint32_t underlayMtu_ = 0;             // as the host passed it (0 = unknown)
+  uint32_t defaultMtu_ = 0;              // the option, else derived from the underlay for the mode
   std::unique_ptr<RemoteNodes> remote_;  // vxlan and host-gw only
-  std::mutex bridgeMutex_;  // one creator of the bridge and its gateway addresses at a time
+  std::mutex bridgeMutex_;               // one creator of the bridge and its gateway addresses at a time
   Masquerade masquerade_;
 };
 

@@ -36,8 +36,12 @@ bool sameList(const std::vector<T>& a, const std::vector<T>& b) {
   return true;
 }
 
-IpAddress address(const nlohmann::json& j, const char* key) { return IpAddress::parse(j.at(key).get<std::string>()).value(); }
-MacAddress mac(const nlohmann::json& j, const char* key) { return MacAddress::parse(j.at(key).get<std::string>()).value(); }
+IpAddress address(const nlohmann::json& j, const char* key) {
+  return IpAddress::parse(j.at(key).get<std::string>()).value();
+}
+MacAddress mac(const nlohmann::json& j, const char* key) {
+  return MacAddress::parse(j.at(key).get<std::string>()).value();
+}
 }  // namespace
 
 bool sameEntries(const NodeEntries& a, const NodeEntries& b) {
@@ -57,7 +61,8 @@ nlohmann::json toJson(const NodeEntries& e, const std::function<std::string(int)
     routes.push_back(j);
   }
   for (const auto& n : e.neighbours)
-    neighbours.push_back({{"ip", n.address.str()}, {"mac", n.mac.str()}, {"dev", deviceName(n.ifindex)}, {"state", n.state}});
+    neighbours.push_back(
+        {{"ip", n.address.str()}, {"mac", n.mac.str()}, {"dev", deviceName(n.ifindex)}, {"state", n.state}});
   for (const auto& f : e.fdb) {
     nlohmann::json j{{"mac", f.mac.str()}, {"dev", deviceName(f.ifindex)}, {"permanent", f.permanent}};
     if (f.destination) j["dst"] = f.destination->str();

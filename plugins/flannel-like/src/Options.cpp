@@ -78,8 +78,7 @@ Options Options::parse(const std::string& text) {
       if (auto valid = toolkit::validateIfname(o.vxlanDevice); !valid)
         invalid("\"vxlanDevice\": " + valid.error().message);
     } else {
-      invalid("unknown option \"" + key +
-              "\" (known: mode, bridge, masquerade, mtu, hairpin, vni, port, vxlanDevice)");
+      invalid("unknown option \"" + key + "\" (known: mode, bridge, masquerade, mtu, hairpin, vni, port, vxlanDevice)");
     }
   }
   if (o.vxlanDevice.empty())
@@ -95,8 +94,8 @@ std::string Options::vxlanDeviceName() const {
 }
 
 std::string Options::toJson() const {
-  nlohmann::json j{{"mode", modeName(mode)}, {"bridge", bridge}, {"masquerade", masquerade},
-                   {"mtu", mtu},             {"hairpin", hairpin}};
+  nlohmann::json j{
+      {"mode", modeName(mode)}, {"bridge", bridge}, {"masquerade", masquerade}, {"mtu", mtu}, {"hairpin", hairpin}};
   if (mode == Mode::kVxlan) {
     j["vni"] = vni;
     j["port"] = port;

@@ -61,24 +61,29 @@ RemoteNodes::RemoteNodes(const Options& options, const Context& context, sdk::Ho
       context_(context),
       host_(host),
       sock_(must(NetlinkSocket::open(), "node namespace")),
-      journal_(context.stateDir.empty() ? "" : context.stateDir + "/flannel-like-" + context.instance + "-nodes.jsonl") {
+      journal_(context.stateDir.empty() ? ""
+                                        : context.stateDir + "/flannel-like-" + context.instance + "-nodes.jsonl") {
   const std::string mode = "flannel-like mode \"" + modeName(options_.mode) + "\"";
   std::optional<IpAddress> v4, v6;
   if (!context_.underlayIpv4.empty()) {
     auto a = IpAddress::parse(context_.underlayIpv4);
-    if (!a || a.value().family != AF_INET) invalid(mode + ": underlay IPv4 '" + context_.underlayIpv4 + "' is not an IPv4 address");
+    if (!a || a.value().family != AF_INET)
+      invalid(mode + ": underlay IPv4 '" + context_.underlayIpv4 + "' is not an IPv4 address");
     v4 = a.value();
   }
   if (!context_.underlayIpv6.empty()) {
     auto a = IpAddress::parse(context_.underlayIpv6);
-    if (!a || a.value().family != AF_INET6) invalid(mode + ": underlay IPv6 '" + context_.underlayIpv6 + "' is not an IPv6 address");
+    if (!a || a.value().family != AF_INET6)
+      invalid(mode + ": underlay IPv6 '" + context_.underlayIpv6 + "' is not an IPv6 address");
     v6 = a.value();
   }
 
   // The underlay interface: as given, else the one that holds the underlay address.
   if (!context_.underlayInterface.empty()) {
     auto link = must(toolkit::findLink(sock_, context_.underlayInterface), "underlay interface");
-    if (!link) invalid(mode + ": underlay interface '" + context_.underlayInterface + "' does not exist in this node's namespace");
+    if (!link)
+      invalid(mode + ": underlay interface '" + context_.underlayInterface +
+              "' does not exist in this node's namespace");
     underlayIndex_ = link->index;
     underlayName_ = link->name;
   } else if (v4 || v6) {
@@ -93,7 +98,8 @@ RemoteNodes::RemoteNodes(const Options& options, const Context& context, sdk::Ho
   }
 
   if (options_.mode == Mode::kVxlan) {
-    if (!v4 && !v6) invalid(mode + " needs the node's underlay IPv4 or IPv6 address for the tunnel; the host passed none");
+    if (!v4 && !v6)
+      invalid(mode + " needs the node's underlay IPv4 or IPv6 address for the tunnel; the host passed none");
     localUnderlay_ = v4 ? *v4 : *v6;
     tunnelFamily_ = localUnderlay_.family;
     vtepMac_ = vtepMac(context_.nodeName, options_.vni);
@@ -122,8 +128,9 @@ std::string RemoteNodes::ensureDevice() {
                ", not the " + std::to_string(context_.mtu) + " asked for: the kernel caps it at the MTU of '" +
                underlayName_ + "' minus the tunnel headers; pods with a larger MTU lose big packets");
   if (made.recreated)
-    host_.warn("flannel-like: vxlan device '" + vxlanName_ +
-               "' had other tunnel parameters and was made again; its routes and entries are rebuilt as nodes are upserted");
+    host_.warn(
+        "flannel-like: vxlan device '" + vxlanName_ +
+        "' had other tunnel parameters and was made again; its routes and entries are rebuilt as nodes are upserted");
   return made.created ? "created" : made.recreated ? "recreated" : "existing";
 }
 
@@ -149,7 +156,11 @@ bool RemoteNodes::recoverDevice() {
     for (const auto& e : rec.entries.neighbours) owners_[entryKey(e)] = name;
     for (const auto& e : rec.entries.fdb) owners_[entryKey(e)] = name;
   }
-  localSubnets_.clear();
+  // This node's own subnet addresses went with the old device.
+  for (const auto& own : localSubnets_)
+    if (auto a = IpPrefix::parse(own); a.ok())
+      must(toolkit::addAddress(sock_, vxlanIndex_, a.value()),
+           "adding this node's subnet address to vxlan '" + vxlanName_ + "'");
   return true;
 }
 
@@ -186,7 +197,8 @@ void RemoteNodes::loadRecords() {
       for (const auto& e : r.entries.fdb) owners_[entryKey(e)] = name;
       records_[name] = std::move(r);
     } catch (const std::exception& e) {
-      stateProblems_ += (stateProblems_.empty() ? "" : "; ") + std::string("record of node '") + name + "': " + e.what();
+      stateProblems_ +=
+          (stateProblems_.empty() ? "" : "; ") + std::string("record of node '") + name + "': " + e.what();
     }
   }
   if (!stateProblems_.empty()) host_.warn("flannel-like: state directory: " + stateProblems_);
@@ -295,9 +307,11 @@ RemoteNodes::Desired RemoteNodes::desiredHostGw(const sdk::NodeInfo& node) {
       direct = direct || (a.prefix.contains(remote.value()) && a.prefix.address != remote.value());
     }
     if (!direct) {
-      d.refusals.push_back({net.str(), "underlay address " + remote.value().str() + " is not on a subnet of this node's underlay interface '" +
-                                           underlayName_ + "' (" + prefixesText(sameFamily) +
-                                           "): host-gw needs every node on one L2 segment; use mode vxlan across routers"});
+      d.refusals.push_back(
+          {net.str(), "underlay address " + remote.value().str() +
+                          " is not on a subnet of this node's underlay interface '" + underlayName_ + "' (" +
+                          prefixesText(sameFamily) +
+                          "): host-gw needs every node on one L2 segment; use mode vxlan across routers"});
       continue;
     }
     Route r;
@@ -338,7 +352,8 @@ void RemoteNodes::withdraw(const NodeEntries& entries) {
   std::string problems;
   auto note = [&](const toolkit::Error& e) { problems += (problems.empty() ? "" : "; ") + e.message; };
   for (const auto& r : entries.routes)
-    if (auto done = toolkit::deleteRoute(sock_, r, toolkit::RouteDeleteOptions{.matchProtocol = true}); !done) note(done.error());
+    if (auto done = toolkit::deleteRoute(sock_, r, toolkit::RouteDeleteOptions{.matchProtocol = true}); !done)
+      note(done.error());
   for (const auto& n : entries.neighbours)
     if (auto done = toolkit::deleteNeighbour(sock_, n.ifindex, n.address); !done) note(done.error());
   for (const auto& f : entries.fdb)
@@ -405,12 +420,14 @@ void RemoteNodes::setRefusals(const std::string& nodeName, std::vector<Refusal> 
     return;
   }
   bool same = it != unreachable_.end() && it->second.size() == refusals.size() &&
-              std::equal(refusals.begin(), refusals.end(), it->second.begin(),
-                         [](const Refusal& a, const Refusal& b) { return a.subnet == b.subnet && a.reason == b.reason; });
+              std::equal(refusals.begin(), refusals.end(), it->second.begin(), [](const Refusal& a, const Refusal& b) {
+                return a.subnet == b.subnet && a.reason == b.reason;
+              });
   if (!same)
     for (const auto& r : refusals)
-      host_.warn("flannel-like: not routing " + (r.subnet.empty() ? std::string("node") : "subnet " + r.subnet + " of node") +
-                 " '" + nodeName + "': " + r.reason);
+      host_.warn("flannel-like: not routing " +
+                 (r.subnet.empty() ? std::string("node") : "subnet " + r.subnet + " of node") + " '" + nodeName +
+                 "': " + r.reason);
   unreachable_[nodeName] = std::move(refusals);
 }
 
@@ -449,6 +466,7 @@ void RemoteNodes::upsertLocked(const sdk::NodeInfo& node) {
     keep(rec.entries.neighbours, written.neighbours);
     keep(rec.entries.fdb, written.fdb);
     persist(node.name);
+    if (rec.entries.empty() && rec.subnets.empty()) records_.erase(node.name);
     throw;
   }
 
@@ -509,12 +527,11 @@ void RemoteNodes::ensureLocalSubnet(const IpPrefix& subnet) {
 nlohmann::json RemoteNodes::status() {
   std::lock_guard lock(mutex_);
   nlohmann::json s;
-  s["underlay"] = {{"interface", underlayName_},
-                   {"ipv4", context_.underlayIpv4},
-                   {"ipv6", context_.underlayIpv6}};
+  s["underlay"] = {{"interface", underlayName_}, {"ipv4", context_.underlayIpv4}, {"ipv6", context_.underlayIpv6}};
   if (options_.mode == Mode::kVxlan) {
-    nlohmann::json v{{"name", vxlanName_}, {"vni", options_.vni}, {"port", options_.port},
-                     {"local", localUnderlay_.str()}, {"vtepMac", vtepMac_.str()}, {"atStart", vxlanState_}};
+    nlohmann::json v{{"name", vxlanName_},        {"vni", options_.vni},
+                     {"port", options_.port},     {"local", localUnderlay_.str()},
+                     {"vtepMac", vtepMac_.str()}, {"atStart", vxlanState_}};
     auto info = toolkit::findVxlan(sock_, vxlanName_);
     v["exists"] = info.ok() && info.value().has_value();
     if (info.ok() && info.value()) {

@@ -45,7 +45,8 @@ Status addFdbEntry(NetlinkSocket& sock, const FdbEntry& entry, const FdbAddOptio
   std::string what = (options.replace ? "replacing fdb entry " : "adding fdb entry ") + entry.str();
   auto n = build(entry, what);
   if (!n) return n.error();
-  int err = rtnl_neigh_add(sock.get(), n.value().get(), NLM_F_CREATE | (options.replace ? NLM_F_REPLACE : NLM_F_APPEND));
+  int err =
+      rtnl_neigh_add(sock.get(), n.value().get(), NLM_F_CREATE | (options.replace ? NLM_F_REPLACE : NLM_F_APPEND));
   if (err == -NLE_EXIST) return {};
   if (err < 0) return nlError(err, what);
   return {};

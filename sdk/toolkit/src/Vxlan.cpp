@@ -42,7 +42,8 @@ Result<std::optional<VxlanInfo>> findVxlan(NetlinkSocket& sock, const std::strin
   if (!basic) return basic.error();
   if (!rtnl_link_is_vxlan(link.get()))
     return Error{EEXIST, "link '" + name + "' exists but is " +
-                             (basic.value().kind.empty() ? "not a vxlan device" : "a " + basic.value().kind + ", not a vxlan device")};
+                             (basic.value().kind.empty() ? "not a vxlan device"
+                                                         : "a " + basic.value().kind + ", not a vxlan device")};
   VxlanInfo info;
   info.link = basic.value();
   uint32_t value = 0;
@@ -71,7 +72,8 @@ Status createVxlan(NetlinkSocket& sock, const VxlanSpec& spec) {
   int err = rtnl_link_vxlan_set_id(link.get(), spec.vni);
   if (err >= 0) err = rtnl_link_vxlan_set_port(link.get(), spec.port);
   if (err >= 0) err = rtnl_link_vxlan_set_learning(link.get(), spec.learning ? 1 : 0);
-  if (err >= 0 && spec.underlayIndex) err = rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(spec.underlayIndex));
+  if (err >= 0 && spec.underlayIndex)
+    err = rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(spec.underlayIndex));
   if (err >= 0 && spec.local) {
     detail::NlAddrPtr local = detail::toNlAddr(*spec.local, static_cast<int>(spec.local->size() * 8));
     if (!local) return Error{ENOMEM, what + ": out of memory"};
@@ -96,8 +98,8 @@ Result<EnsuredVxlan> ensureVxlan(NetlinkSocket& sock, const VxlanSpec& spec) {
     if (std::string differs = mismatch(*found.value(), spec); !differs.empty()) {
       auto deleted = deleteLink(sock, found.value()->link.index);
       if (!deleted)
-        return Error{deleted.error().code, "replacing vxlan '" + spec.name + "' that has " + differs + ": " +
-                                               deleted.error().message};
+        return Error{deleted.error().code,
+                     "replacing vxlan '" + spec.name + "' that has " + differs + ": " + deleted.error().message};
       out.recreated = true;
       found = std::optional<VxlanInfo>();
     }

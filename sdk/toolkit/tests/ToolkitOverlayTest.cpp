@@ -212,8 +212,11 @@ TEST_F(ToolkitOverlay, FdbEntriesAddReplaceListAndDeleteExactly) {
     EXPECT_TRUE(std::find(listed.begin(), listed.end(), want) != listed.end()) << want.str();
   // Entries of other devices are not listed for this one.
   auto everyDevice = ct::listFdbEntries(*sock_).value();
-  for (const auto& e : everyDevice)
-    if (e.ifindex != vx) EXPECT_FALSE(e.destination) << e.str();
+  for (const auto& e : everyDevice) {
+    if (e.ifindex != vx) {
+      EXPECT_FALSE(e.destination) << e.str();
+    }
+  }
 
   // A unicast MAC moves to a new VTEP with replace; append would leave it where it was.
   ct::FdbEntry moved{vx, a.mac, ip("192.168.50.22")};
@@ -295,11 +298,14 @@ TEST_F(ToolkitOverlay, OnlinkRouteThroughVxlanAndProtocolMatchedDelete) {
   ASSERT_TRUE(ct::addRoute(*sock_, r6, ct::RouteOptions{.replace = true}).ok());
   shown = ip2({"-6", "route", "show", "fd00:244:2::/64"});
   EXPECT_NE(shown.find("via fd00:244:2::1 dev vx7 proto 202"), std::string::npos) << shown;
-  EXPECT_FALSE(ct::deleteRoute(*sock_, [&] {
-                 auto o = r6;
-                 o.protocol = 4;
-                 return o;
-               }(), ct::RouteDeleteOptions{.matchProtocol = true})
+  EXPECT_FALSE(ct::deleteRoute(
+                   *sock_,
+                   [&] {
+                     auto o = r6;
+                     o.protocol = 4;
+                     return o;
+                   }(),
+                   ct::RouteDeleteOptions{.matchProtocol = true})
                    .value());
   EXPECT_TRUE(ct::deleteRoute(*sock_, r6, ct::RouteDeleteOptions{.matchProtocol = true}).value());
 }

@@ -11,7 +11,7 @@ namespace cnikit::toolkit {
 
 struct Neighbour {
   int ifindex = 0;
-  IpAddress address;      // IPv4 (ARP) or IPv6 (ND)
+  IpAddress address;  // IPv4 (ARP) or IPv6 (ND)
   MacAddress mac;
   uint16_t state = 0x80;  // NUD_PERMANENT: never probed, never expires
 

@@ -1,0 +1,140 @@
+#include "core/policy/iptables/Ipset.hpp"
+
+#include <libipset/ipset.h>
+#include <libipset/session.h>
+#include <linux/netfilter/ipset/ip_set.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+namespace cnikit::policy::iptables {
+
+namespace {
+
+std::string format(const char* fmt, va_list args) {
+  char buf[1024];
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  return buf;
+}
+
+struct FileCloser {
+  void operator()(FILE* f) const {
+    if (f) std::fclose(f);
+  }
+};
+
+}  // namespace
+
+Ipset::Ipset() {
+  // The set types (hash:ip, ...) are registered once per process, as the ipset tool does.
+  static std::once_flag typesLoaded;
+  std::call_once(typesLoaded, [] { ipset_load_types(); });
+  handle_ = ipset_init();
+  if (!handle_) throw IpsetError("cannot open an ipset session (is ip_set in the kernel?)");
+  ipset_custom_printf(handle_, &Ipset::onError, &Ipset::onStandardError, &Ipset::onOutput, this);
+  ipset_envopt_set(ipset_session(handle_), IPSET_ENV_EXIST);
+}
+
+Ipset::~Ipset() {
+  if (handle_) ipset_fini(handle_);
+}
+
+int Ipset::onOutput(struct ipset_session*, void* self, const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  char buf[4096];
+  int n = std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  if (n > 0) static_cast<Ipset*>(self)->output_.append(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
+  return n;
+}
+
+int Ipset::onError(struct ipset*, void* self, int, const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  std::string message = format(fmt, args);
+  va_end(args);
+  static_cast<Ipset*>(self)->errors_.push_back(message);
+  return -1;
+}
+
+int Ipset::onStandardError(struct ipset* handle, void* self) {
+  auto* session = ipset_session(handle);
+  const char* message = ipset_session_report_msg(session);
+  if (message && *message) {
+    std::string text = message;
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    // Warnings (e.g. "already exists" under -exist) are not failures.
+    if (ipset_session_report_type(session) > IPSET_WARNING) static_cast<Ipset*>(self)->errors_.push_back(text);
+  }
+  ipset_session_report_reset(session);
+  return -1;
+}
+
+void Ipset::restore(const std::string& script) {
+  if (script.empty()) return;
+  errors_.clear();
+  std::string text = script;
+  std::unique_ptr<FILE, FileCloser> stream(::fmemopen(text.data(), text.size(), "r"));
+  if (!stream) throw IpsetError(std::string("fmemopen: ") + std::strerror(errno));
+  int rc = ipset_parse_stream(handle_, stream.get());
+  if (!errors_.empty() || rc < 0) {
+    std::string message = "ipset restore failed:";
+    for (const auto& e : errors_) message += " " + e + ";";
+    if (errors_.empty()) message += " error " + std::to_string(rc);
+    throw IpsetError(message);
+  }
+}
+
+std::vector<std::string> Ipset::names() {
+  errors_.clear();
+  output_.clear();
+  char line[] = "list -name";
+  int rc = ipset_parse_line(handle_, line);
+  if (rc < 0) {
+    std::string message = "ipset list -name failed:";
+    for (const auto& e : errors_) message += " " + e;
+    throw IpsetError(message);
+  }
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < output_.size()) {
+    size_t end = output_.find('\n', start);
+    if (end == std::string::npos) end = output_.size();
+    if (end > start) out.push_back(output_.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+uint16_t ipsetIndex(const std::string& name) {
+  if (name.size() >= IPSET_MAXNAMELEN) throw IpsetError("ipset name too long: " + name);
+  int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) throw IpsetError(std::string("socket for SO_IP_SET: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  ip_set_req_version version{};
+  version.op = IP_SET_OP_VERSION;
+  socklen_t size = sizeof version;
+  if (::getsockopt(fd, SOL_IP, SO_IP_SET, &version, &size) != 0)
+    throw IpsetError(std::string("SO_IP_SET version: ") + std::strerror(errno));
+  ip_set_req_get_set request{};
+  request.op = IP_SET_OP_GET_BYNAME;
+  request.version = version.version;
+  std::strncpy(request.set.name, name.c_str(), IPSET_MAXNAMELEN - 1);
+  size = sizeof request;
+  if (::getsockopt(fd, SOL_IP, SO_IP_SET, &request, &size) != 0)
+    throw IpsetError("SO_IP_SET get " + name + ": " + std::strerror(errno));
+  return request.set.index;
+}
+
+}  // namespace cnikit::policy::iptables

@@ -1,0 +1,68 @@
+#include "core/policy/iptables/IptablesRule.hpp"
+
+#include <netinet/in.h>
+
+namespace cnikit::policy::iptables {
+
+const char* familyName(Family family) { return family == Family::V4 ? "ipv4" : "ipv6"; }
+
+namespace {
+
+std::string protocolText(uint8_t protocol) {
+  switch (protocol) {
+    case IPPROTO_TCP:
+      return "tcp";
+    case IPPROTO_UDP:
+      return "udp";
+    case IPPROTO_SCTP:
+      return "sctp";
+    case IPPROTO_ICMPV6:
+      return "ipv6-icmp";
+  }
+  return std::to_string(protocol);
+}
+
+std::string withPrefix(const std::string& address, Family family) {
+  if (address.find('/') != std::string::npos) return address;
+  return address + (family == Family::V4 ? "/32" : "/128");
+}
+
+}  // namespace
+
+std::string render(const IptablesRule& rule, Family family) {
+  std::string out;
+  auto add = [&](const std::string& part) {
+    if (!out.empty()) out += ' ';
+    out += part;
+  };
+  if (!rule.source.empty()) add("-s " + withPrefix(rule.source, family));
+  if (!rule.destination.empty()) add("-d " + withPrefix(rule.destination, family));
+  if (rule.protocol) add("-p " + protocolText(rule.protocol));
+  if (rule.destinationPorts) {
+    auto [first, last] = *rule.destinationPorts;
+    add("-m " + protocolText(rule.protocol) + " --dport " + std::to_string(first) +
+        (last != first ? ":" + std::to_string(last) : ""));
+  }
+  if (rule.icmp6Type) add("-m icmp6 --icmpv6-type " + std::to_string(*rule.icmp6Type));
+  if (rule.ctstate) {
+    std::string states;
+    auto state = [&](uint16_t bit, const char* name) {
+      if (rule.ctstate & bit) states += (states.empty() ? "" : ",") + std::string(name);
+    };
+    state(kCtInvalid, "INVALID");
+    state(kCtRelated, "RELATED");
+    state(kCtEstablished, "ESTABLISHED");
+    add("-m conntrack --ctstate " + states);
+  }
+  if (rule.set) {
+    std::string dirs = rule.set->source ? "src" : "dst";
+    for (int i = 1; i < rule.set->dimensions; ++i) dirs += ",dst";
+    add("-m set --match-set " + rule.set->name + " " + dirs);
+  }
+  if (!rule.comment.empty()) add("-m comment --comment \"" + rule.comment + "\"");
+  add("-j " + rule.target);
+  if (rule.target == "REJECT") add("--reject-with tcp-reset");
+  return out;
+}
+
+}  // namespace cnikit::policy::iptables

@@ -1,0 +1,106 @@
+// Cross-node pod-to-pod in a real lab (etcd, one cnikitd per node, pods through the real
+// cnikit executable), for flannel-like vxlan and host-gw: the probe matrix of real
+// connections is all '.', equals `policy matrix` on the stored objects (no policies), and the
+// nodes hold the routes the mode calls for.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "core/lab/LabPaths.hpp"
+#include "core/lab/Process.hpp"
+#include "tests/e2e/TestLab.hpp"
+
+namespace cnikit::e2e {
+namespace {
+
+using nlohmann::json;
+
+class LabConnectivity : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() { sweepStaleLabs(); }
+};
+
+TEST_P(LabConnectivity, PodsOnEveryNodeReachEachOther) {
+  const std::string mode = GetParam();
+  TestLab lab(mode == "vxlan" ? "vx" : "hg");
+  lab.up({"--nodes", "3", "--mode", mode});
+  // A fourth pod without nodeName is spread: it lands on a node with the fewest pods.
+  lab.apply(
+      podsYaml(3) +
+      "---\napiVersion: v1\nkind: Pod\nmetadata: {name: d, namespace: y, labels: {pod: d}}\nspec:\n  containers:\n"
+      "  - name: serve\n    ports:\n    - {containerPort: 80}\n    - {containerPort: 80, protocol: UDP}\n");
+  auto state = lab.state();
+  ASSERT_EQ(state.pods.size(), 4u);
+  std::map<std::string, std::string> podNode;
+  for (const auto& p : state.pods) podNode[p.key()] = p.node;
+  EXPECT_EQ(podNode["x/a"], "node1");
+  EXPECT_EQ(podNode["x/b"], "node2");
+  EXPECT_EQ(podNode["y/c"], "node3");
+  EXPECT_EQ(podNode["y/d"], "node1");
+
+  auto probe = lab.probe();
+  ASSERT_TRUE(probe.is_object());
+  EXPECT_EQ(probe.size(), 2u) << probe.dump();  // TCP/80 and UDP/80
+  EXPECT_TRUE(probe.contains("TCP/80") && probe.contains("UDP/80")) << probe.dump();
+  EXPECT_EQ(probe["TCP/80"].size(), 4u);
+  EXPECT_TRUE(allEqual(probe, true)) << probe.dump(2);
+  // The same format as the policy engine's expectation (no policy: everything connects).
+  auto expected = lab.ctlJson({"policy", "matrix"});
+  EXPECT_EQ(probe, expected);
+  // IPv6 too. The flannel-like bridge on a node is made with its first pod, and until its
+  // link-local address has passed DAD (~2 s) the node cannot solicit neighbours on it for
+  // forwarded IPv6 packets: allow that long (a backend issue, reported; IPv4 has no wait).
+  json v6;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       !allEqual(v6, true) && std::chrono::steady_clock::now() < until;)
+    v6 = lab.probe({"--ipv6"});
+  EXPECT_TRUE(allEqual(v6, true)) << "IPv6: " << v6.dump(2);
+
+  // get pods -A in the lab: node and addresses as the lab placed and networked them.
+  auto pods = lab.ctlJson({"get", "pods", "-A"});
+  ASSERT_EQ(pods["items"].size(), 4u) << pods.dump();
+  for (const auto& item : pods["items"]) {
+    std::string key =
+        item["metadata"]["namespace"].get<std::string>() + "/" + item["metadata"]["name"].get<std::string>();
+    const auto* p = state.pod(key);
+    ASSERT_NE(p, nullptr) << key;
+    EXPECT_EQ(item["spec"]["nodeName"], p->node) << key;
+    EXPECT_EQ(item["status"]["podIP"], p->ips.at(0)) << key;
+    EXPECT_EQ(item["status"]["podIPs"].size(), 2u) << key;
+  }
+
+  // The mode's routes on node1 to node2's subnet (whichever /24 node2 claimed).
+  std::string subnet2;
+  const json status2 = lab.agentStatus("node2");
+  ASSERT_TRUE(status2.is_object());
+  for (const auto& pool : status2["pools"])
+    for (const auto& subnet : pool["nodeSubnets"])
+      if (subnet.get<std::string>().find(':') == std::string::npos) subnet2 = subnet.get<std::string>();
+  ASSERT_FALSE(subnet2.empty());
+  const std::string gateway2 = subnet2.substr(0, subnet2.rfind('.')) + ".1";  // first host of a /24
+  auto routes = ipIn(state.node("node1")->netns, {"-4", "route", "show", "proto", "202"});
+  if (mode == "vxlan") {
+    EXPECT_NE(routes.find(subnet2 + " via " + gateway2 + " dev flannel.1 onlink"), std::string::npos) << routes;
+    auto fdb =
+        testing::runInNetns(lab::netnsPath(state.node("node1")->netns), {"bridge", "fdb", "show", "dev", "flannel.1"});
+    EXPECT_NE(fdb.out.find("dst 10.250.0.12"), std::string::npos) << fdb.out;
+  } else {
+    EXPECT_NE(routes.find(subnet2 + " via 10.250.0.12 dev eth0"), std::string::npos) << routes;
+    EXPECT_EQ(routes.find("flannel.1"), std::string::npos) << routes;
+  }
+
+  // The probe can fail: with y/c's server stopped, nothing reaches y/c, on either protocol.
+  auto* c = state.pod("y/c");
+  ASSERT_TRUE(lab::killHard(c->server));
+  auto broken = lab.probe();
+  for (const auto& [portCase, table] : broken.items())
+    for (const auto& [from, row] : table.items())
+      for (const auto& [to, value] : row.items())
+        EXPECT_EQ(value.get<bool>(), to != "y/c") << portCase << " " << from << " -> " << to;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, LabConnectivity, ::testing::Values("vxlan", "host-gw"), [](const auto& info) {
+  return info.param == "vxlan" ? std::string("Vxlan") : std::string("HostGw");
+});
+
+}  // namespace
+}  // namespace cnikit::e2e
