@@ -200,9 +200,7 @@ void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& 
   }
 }
 
-}  // namespace
-
-AgentConfig parseAgentConfig(const std::string& text, const std::string& origin) {
+json singleDocument(const std::string& text, const std::string& origin) {
   std::vector<json> docs;
   try {
     docs = yaml::yamlToJson(text);
@@ -210,7 +208,14 @@ AgentConfig parseAgentConfig(const std::string& text, const std::string& origin)
     throw std::invalid_argument(origin + ": " + e.what());
   }
   if (docs.size() != 1) throw std::invalid_argument(origin + ": expected exactly one document");
-  FieldReader r(docs[0], origin);
+  return docs[0];
+}
+
+}  // namespace
+
+AgentConfig parseAgentConfig(const std::string& text, const std::string& origin) {
+  json doc = singleDocument(text, origin);
+  FieldReader r(doc, origin);
   r.rejectUnknown({"node", "nodeLabels", "socket", "stateDir", "store", "backendDir", "metricsAddress",
                    "gcIntervalSeconds", "logLevel", "underlayInterface", "nodeLeaseTtlSeconds", "resyncSeconds",
                    "backends", "pools", "selection"});
@@ -247,14 +252,8 @@ AgentConfig parseAgentConfig(const std::string& text, const std::string& origin)
 }
 
 void applyClusterConfig(AgentConfig& config, const std::string& text, const std::string& origin) {
-  std::vector<json> docs;
-  try {
-    docs = yaml::yamlToJson(text);
-  } catch (const std::invalid_argument& e) {
-    throw std::invalid_argument(origin + ": " + e.what());
-  }
-  if (docs.size() != 1) throw std::invalid_argument(origin + ": expected exactly one document");
-  FieldReader r(docs[0], origin);
+  json doc = singleDocument(text, origin);
+  FieldReader r(doc, origin);
   r.rejectUnknown({"backends", "pools", "selection"});
   parseCluster(r, origin, config);
 }
