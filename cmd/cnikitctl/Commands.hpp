@@ -1,6 +1,7 @@
 #pragma once
 // cnikitctl is a set of command groups, each in its own file, registered on one CLI11 app.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,10 @@ std::string labAgentSocket(const std::string& lab);
 // validates them; throws k8s::ValidationError listing every problem (ObjectCommands.cpp).
 std::vector<k8s::NormalizedObject> readObjects(const std::vector<std::string>& paths,
                                                const std::string& defaultNamespace);
+// readObjects for an apply: on invalid manifests prints why nothing was applied, sets
+// exitCode to 1 and returns nullopt.
+std::optional<std::vector<k8s::NormalizedObject>> readObjectsForApply(const std::vector<std::string>& paths,
+                                                                      const std::string& defaultNamespace,
+                                                                      int& exitCode);
 
 }  // namespace cnikit::ctl

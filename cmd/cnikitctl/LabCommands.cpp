@@ -195,14 +195,9 @@ void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitC
   apply->add_option("-f,--filename", state->files, "FILE, DIR or - (multi-document YAML or JSON)")->required();
   apply->add_option("-n,--namespace", state->ns, "namespace for objects that name none")->capture_default_str();
   apply->callback([state, &exitCode] {
-    std::vector<k8s::NormalizedObject> objects;
-    try {
-      objects = readObjects(state->files, state->ns);
-    } catch (const k8s::ValidationError& e) {
-      std::cerr << "error: nothing applied, the manifests are invalid:\n" << e.what() << "\n";
-      exitCode = 1;
-      return;
-    }
+    auto read = readObjectsForApply(state->files, state->ns, exitCode);
+    if (!read) return;
+    const auto& objects = *read;
     lab::LabLock lock(state->name);
     auto lab = lab::LabState::load(state->name);
     lab::applyObjects(lab, objects, printLine);

@@ -218,6 +218,18 @@ void printResults(const GlobalOptions& options, const json& response, const char
 
 }  // namespace
 
+std::optional<std::vector<k8s::NormalizedObject>> readObjectsForApply(const std::vector<std::string>& paths,
+                                                                      const std::string& defaultNamespace,
+                                                                      int& exitCode) {
+  try {
+    return readObjects(paths, defaultNamespace);
+  } catch (const k8s::ValidationError& e) {
+    std::cerr << "error: nothing applied, the manifests are invalid:\n" << e.what() << "\n";
+    exitCode = 1;
+    return std::nullopt;
+  }
+}
+
 std::vector<k8s::NormalizedObject> readObjects(const std::vector<std::string>& paths,
                                                const std::string& defaultNamespace) {
   std::vector<k8s::NormalizedObject> out;
@@ -250,14 +262,9 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
   apply->add_option("-f,--filename", state->files, "FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin")->required();
   apply->add_option("-n,--namespace", state->ns, "namespace for objects that name none")->default_val("default");
   apply->callback([&options, &exitCode, state] {
-    std::vector<k8s::NormalizedObject> objects;
-    try {
-      objects = readObjects(state->files, state->ns);
-    } catch (const k8s::ValidationError& e) {
-      std::cerr << "error: nothing applied, the manifests are invalid:\n" << e.what() << "\n";
-      exitCode = 1;
-      return;
-    }
+    auto read = readObjectsForApply(state->files, state->ns, exitCode);
+    if (!read) return;
+    const auto& objects = *read;
     json list = json::array();
     for (const auto& o : objects) list.push_back(o.object);
     auto response = callAgent(options, {{"method", "objects.apply"}, {"objects", list}, {"namespace", state->ns}});

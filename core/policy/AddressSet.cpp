@@ -1,4 +1,5 @@
 #include "core/policy/AddressSet.hpp"
+#include "core/policy/StableHash.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -191,14 +192,7 @@ json AddressSet::toJson() const {
 std::string setIdFor(const SetDefinition& def, int salt) {
   std::string text = def.toJson().dump();
   if (salt > 0) text += "#" + std::to_string(salt);
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a 64
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "s%016llx", static_cast<unsigned long long>(hash));
-  return buf;
+  return "s" + stableHashHex(text);
 }
 
 }  // namespace cnikit::policy

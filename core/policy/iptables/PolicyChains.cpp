@@ -5,20 +5,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/policy/StableHash.hpp"
+
 namespace cnikit::policy::iptables {
 
 namespace {
-
-std::string hashHex(const std::string& text) {
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a 64
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
-  return buf;
-}
 
 uint8_t protocolNumber(k8s::Protocol protocol) {
   switch (protocol) {
@@ -105,8 +96,8 @@ std::vector<IptablesRule> buildDirection(const DirectionRules& direction,
 
 }  // namespace
 
-std::string ingressChainName(const std::string& endpointKey) { return kIngressChainPrefix + hashHex(endpointKey); }
-std::string egressChainName(const std::string& endpointKey) { return kEgressChainPrefix + hashHex(endpointKey); }
+std::string ingressChainName(const std::string& endpointKey) { return kIngressChainPrefix + stableHashHex(endpointKey); }
+std::string egressChainName(const std::string& endpointKey) { return kEgressChainPrefix + stableHashHex(endpointKey); }
 
 std::string setName(Family family, const std::string& setId) {
   return std::string(kSetPrefix) + (family == Family::V4 ? "4-" : "6-") + setId;
