@@ -10,6 +10,7 @@
 #include "tests/integration/AgentProcess.hpp"
 #include "tests/integration/CniInvoker.hpp"
 #include "tests/support/Command.hpp"
+#include "tests/support/LinkNames.hpp"
 #include "tests/support/Ping.hpp"
 #include "tests/support/TestNetns.hpp"
 #include "tests/support/UniqueName.hpp"
@@ -104,8 +105,10 @@ class AgentCni : public ::testing::Test {
     return names;
   }
 
-  // Everything but the bridge and lo: the veths of live pods.
+  // Everything but the bridge and lo: the veths of live pods, once the veths that DEL retired
+  // are deleted (in batches, after DEL returns).
   size_t hostVeths() {
+    EXPECT_TRUE(waitUntilRetiredLinksGone(host_->path())) << "retired veths not deleted";
     size_t n = 0;
     for (const auto& name : links(host_->path())) n += name.rfind("veth", 0) == 0;
     return n;

@@ -85,8 +85,11 @@ class FlannelTest : public ::testing::Test {
   cp::PodResult add(const cp::PodRequest& r) {
     return agent_->call([&] { return backend_->podAdd(r); });
   }
+  // DEL, then the batched deletion of what it retired: the checks after it see the kernel's
+  // final state.
   void del(const cp::PodRequest& r) {
     agent_->call([&] { backend_->podDel(r); });
+    EXPECT_TRUE(cs::waitUntilRetiredLinksGone(host_.path())) << "retired veths not deleted";
   }
   void check(const cp::PodRequest& r) {
     agent_->call([&] { backend_->podCheck(r); });
@@ -179,6 +182,28 @@ TEST_F(FlannelTest, TwoPodsReachEachOtherInBothFamiliesThenCheckAndDelete) {
   EXPECT_EQ(cs::linkNames(pod2_.path()), (std::vector<std::string>{"lo"}));
   EXPECT_EQ(status()["veths"], 0);
   expectError(CNIKIT_ERR_NOT_FOUND, [&] { check(r2); });
+}
+
+TEST_F(FlannelTest, DelTakesThePodOutAtOnceAndReAddRightAfterWorks) {
+  start();
+  auto r1 = request("c0ffee30", pod1_.path(), 2);
+  auto r2 = request("c0ffee31", pod2_.path(), 3);
+  auto res1 = add(r1);
+  add(r2);
+  ASSERT_TRUE(cs::ping(pod2_.path(), "10.244.1.2"));
+  // DEL only retires the pair: out of service before DEL returns, deleted in a batch later.
+  agent_->call([&] { backend_->podDel(r1); });
+  EXPECT_FALSE(cs::ping(pod2_.path(), "10.244.1.2", std::chrono::milliseconds(300)));
+  // The same container and ifname again at once: the names are still held by the retired
+  // pair, so the backend deletes the batch first instead of failing with "exists".
+  auto again = add(r1);
+  EXPECT_EQ(again.hostIfname, res1.hostIfname);
+  check(r1);
+  // From the new pod (its ARP request teaches pod2 the new MAC of 10.244.1.2).
+  EXPECT_TRUE(cs::ping(pod1_.path(), "10.244.1.3"));
+  del(r1);
+  del(r2);
+  EXPECT_TRUE(veths(cs::linkNames(host_.path())).empty());
 }
 
 TEST_F(FlannelTest, DeleteWorksWhenThePodNamespaceIsGone) {

@@ -119,6 +119,7 @@ natRules=$(rt_in "$hostNs" iptables -t nat -S)
 if grep -q -- "$podIp:$podPort\|$containerId\|--dport $hostPort" <<<"$natRules"; then
   rt_fail "portmap rules left after DEL: $natRules"
 fi
+rt_wait_reaped "$hostNs"
 rt_in "$hostNs" ip link show dev "$hostVeth" >/dev/null 2>&1 && rt_fail "host veth $hostVeth left after DEL"
 rt_in "$hostNs" ip link show dev "$ifb" >/dev/null 2>&1 && rt_fail "ifb device $ifb left after DEL"
 ip -n "$podNs" link show dev eth0 >/dev/null 2>&1 && rt_fail "eth0 left in the pod after DEL"

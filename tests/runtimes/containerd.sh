@@ -167,6 +167,7 @@ for name in c1 c2; do
 done
 [[ -z $(ctrc containers ls -q) ]] || rt_fail "containers left after ctr run --rm: $(ctrc containers ls)"
 rt_expect_no_allocations 1
+rt_wait_reaped "$hostNs"
 leftVeths=$(ip -n "$hostNs" -o link show type veth)
 [[ -z $leftVeths ]] || rt_fail "veths left in the node namespace after DEL: $leftVeths"
 rt_log "both containers stopped, allocations and veths released"

@@ -168,6 +168,12 @@ rt_wait() {
   done
 }
 
+# The flannel-like backend deletes the veths of deleted pods in batches just after DEL
+# returns: waits until no retired link (device group 0x636e6b74) is left in NS.
+rt_wait_reaped() {
+  rt_wait 5 "retired veths deleted in $1" test -z "$(ip -n "$1" -o link show group 1668180852)"
+}
+
 # Writes the agent config and starts cnikitd inside namespace NS:
 # rt_start_agent NS CNIKITD CNIKITCTL BACKEND_DIR POOL_CIDR [BACKEND_OPTIONS_YAML]
 # Sets RT_AGENT_SOCKET, RT_AGENT_PID, RT_CNIKITCTL. Garbage collection of vanished

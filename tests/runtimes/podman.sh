@@ -141,6 +141,7 @@ rt_expect_no_allocations 15
 if grep -q -- "--dport $hostPort" <<<"$(rt_in "$hostNs" iptables -t nat -S)"; then
   rt_fail "portmap rules for $hostPort left after podman rm: $(rt_in "$hostNs" iptables -t nat -S)"
 fi
+rt_wait_reaped "$hostNs"
 leftVeths=$(ip -n "$hostNs" -o link show type veth | grep -v 'to-peer' || true)
 [[ -z $leftVeths ]] || rt_fail "pod veths left in the node namespace after podman rm: $leftVeths"
 rt_log "both containers removed, allocations, veths and port rules released"

@@ -3,6 +3,7 @@
 #include <cnikit/toolkit/Address.hpp>
 #include <cnikit/toolkit/Bridge.hpp>
 #include <cnikit/toolkit/Link.hpp>
+#include <cnikit/toolkit/LinkReaper.hpp>
 #include <cnikit/toolkit/NetlinkSocket.hpp>
 #include <cnikit/toolkit/Netns.hpp>
 #include <cnikit/toolkit/Rollback.hpp>
@@ -100,6 +101,7 @@ FlannelBackend::FlannelBackend(const sdk::CreateArgs& args)
                                  args.underlayIpv4,    args.underlayIpv6, defaultMtu_};
     remote_ = std::make_unique<RemoteNodes>(options_, context, host_);
   }
+  reaper_ = must(LinkReaper::create(must(Netns::current(), "host namespace")), "starting the veth reaper");
   host_.info("flannel-like '" + instance_ + "' ready: " + options_.toJson() + ", pod MTU " +
              std::to_string(defaultMtu_));
 }
@@ -128,11 +130,15 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
   NetlinkSocket podSock = must(NetlinkSocket::openIn(podNs), "");
 
-  if (must(findLink(podSock, req.ifname), where))
-    throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
-
   const std::string hostName = hostVethName(req.containerId, req.ifname);
-  if (must(findLink(hostSock, hostName), "host namespace")) {
+  auto podIfTaken = [&] { return must(findLink(podSock, req.ifname), where).has_value(); };
+  auto hostVethTaken = [&] { return must(findLink(hostSock, hostName), "host namespace").has_value(); };
+  // A pair this backend retired on DEL keeps both names until its batch is deleted (a re-ADD
+  // right after DEL): delete the batch now, then look again.
+  if (podIfTaken() || hostVethTaken()) must(reaper_->flush(), "deleting retired veths");
+  if (podIfTaken())
+    throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+  if (hostVethTaken()) {
     // Same container and ifname, but its pod end is not in the pod: a leftover of an ADD that
     // never finished (e.g. the agent died). It carries nothing: replace it.
     host_.warn("flannel-like: removing stale host veth '" + hostName + "' of container " + req.containerId);
@@ -219,10 +225,10 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
 void FlannelBackend::podDel(const sdk::PodRequest& req) {
   requireBasics(req);
   // The host end is found by name in this namespace: no need for the pod's namespace, which
-  // may be "" or already gone. Deleting it deletes the pod end.
-  NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
+  // may be "" or already gone. Retiring it takes the pod out of service at once; the reaper
+  // deletes the pair (both ends) with the next batch, so DEL does not wait for the kernel.
   const std::string hostName = hostVethName(req.containerId, req.ifname);
-  must(deleteLink(hostSock, hostName), "pod " + req.containerId);
+  must(reaper_->retire(hostName), "pod " + req.containerId);
 }
 
 void FlannelBackend::podCheck(const sdk::PodRequest& req) {

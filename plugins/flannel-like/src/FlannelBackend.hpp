@@ -8,6 +8,7 @@
 #include <string>
 
 #include <cnikit/backend.hpp>
+#include <cnikit/toolkit/LinkReaper.hpp>
 
 #include "Masquerade.hpp"
 #include "Options.hpp"
@@ -39,6 +40,7 @@ class FlannelBackend {
   std::unique_ptr<RemoteNodes> remote_;  // vxlan and host-gw only
   std::mutex bridgeMutex_;               // one creator of the bridge and its gateway addresses at a time
   Masquerade masquerade_;
+  std::unique_ptr<toolkit::LinkReaper> reaper_;  // DEL retires veths; it deletes them in batches
 };
 
 }  // namespace cnikit::flannel

@@ -4,6 +4,7 @@
 #include <cnikit/toolkit/Address.hpp>
 #include <cnikit/toolkit/Bridge.hpp>
 #include <cnikit/toolkit/Link.hpp>
+#include <cnikit/toolkit/LinkReaper.hpp>
 #include <cnikit/toolkit/NetlinkSocket.hpp>
 #include <cnikit/toolkit/NetnsGuard.hpp>
 #include <cnikit/toolkit/Route.hpp>
@@ -224,6 +225,58 @@ TEST_F(ToolkitNetns, HairpinOnBridgePort) {
   EXPECT_TRUE(ct::bridgePortHairpin(*sockA_, port).value());
   ASSERT_TRUE(ct::setBridgePortHairpin(*sockA_, port, false).ok());
   EXPECT_FALSE(ct::bridgePortHairpin(*sockA_, port).value());
+}
+
+TEST_F(ToolkitNetns, ReaperRetiresAtOnceAndDeletesInOneBatch) {
+  auto br = ct::ensureBridge(*sockA_, "brtk2").value();
+  for (const char* name : {"vtk7", "vtk8", "vtk9"}) {
+    auto spec = veth(name, std::string(name) + "p", nsB_.get());
+    spec.master = br.index;
+    spec.up = true;
+    ASSERT_TRUE(ct::createVeth(*sockA_, spec).ok()) << name;
+  }
+  // A long batch window, so the three retirements are seen before the batch runs.
+  auto reaper = ct::LinkReaper::create(ct::Netns::open(a_.path()).value(), std::chrono::seconds(30));
+  ASSERT_TRUE(reaper.ok()) << reaper.error().message;
+  for (const char* name : {"vtk7", "vtk8", "vtk9"}) {
+    auto retired = reaper.value()->retire(name);
+    ASSERT_TRUE(retired.ok()) << retired.error().message;
+    EXPECT_TRUE(retired.value()) << name;
+    // Out of service at once: down and off the bridge, waiting in the group.
+    auto link = ct::getLink(*sockA_, name).value();
+    EXPECT_FALSE(link.up) << name;
+    EXPECT_EQ(link.master, 0) << name;
+    EXPECT_TRUE(reaper.value()->isRetired(name).value()) << name;
+  }
+  EXPECT_FALSE(reaper.value()->retire("nosuch1").value());
+  EXPECT_FALSE(reaper.value()->isRetired("brtk2").value());
+
+  ASSERT_TRUE(reaper.value()->flush().ok());
+  for (const char* name : {"vtk7", "vtk8", "vtk9"}) {
+    EXPECT_FALSE(has(cs::linkNames(a_.path()), name)) << name;
+    EXPECT_FALSE(has(cs::linkNames(b_.path()), std::string(name) + "p")) << "peer of " << name;
+  }
+  EXPECT_TRUE(has(cs::linkNames(a_.path()), "brtk2"));
+  EXPECT_TRUE(reaper.value()->flush().ok());  // nothing retired: still fine
+}
+
+TEST_F(ToolkitNetns, ReaperBatchRunsByItselfAndStartupClearsLeftovers) {
+  {
+    auto reaper = ct::LinkReaper::create(ct::Netns::open(a_.path()).value());
+    ASSERT_TRUE(reaper.ok()) << reaper.error().message;
+    ASSERT_TRUE(ct::createVeth(*sockA_, veth("vtk10", "vtk10p")).ok());
+    ASSERT_TRUE(reaper.value()->retire("vtk10").value());
+    EXPECT_TRUE(cs::waitUntilRetiredLinksGone(a_.path()));
+    EXPECT_FALSE(has(cs::linkNames(a_.path()), "vtk10"));
+  }
+  // A link left in the group (a process that died before its batch): a new reaper deletes it.
+  ASSERT_TRUE(ct::createVeth(*sockA_, veth("vtk11", "vtk11p")).ok());
+  auto moved = cs::runInNetns(a_.path(), {"ip", "link", "set", "vtk11", "group", std::to_string(ct::kRetiredLinkGroup)});
+  ASSERT_EQ(moved.exitCode, 0) << moved.describe();
+  auto reaper = ct::LinkReaper::create(ct::Netns::open(a_.path()).value());
+  ASSERT_TRUE(reaper.ok()) << reaper.error().message;
+  EXPECT_FALSE(has(cs::linkNames(a_.path()), "vtk11"));
+  EXPECT_FALSE(has(cs::linkNames(a_.path()), "vtk11p"));
 }
 
 TEST_F(ToolkitNetns, AddressesBothFamiliesWithoutDad) {
