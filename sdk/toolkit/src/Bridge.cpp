@@ -6,12 +6,46 @@
 #include <net/if.h>
 #include <netlink/errno.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/inet6.h>
 
 #include <cerrno>
+#include <cstdio>
+
+#include <cnikit/toolkit/Address.hpp>
 
 #include "Nl.hpp"
 
 namespace cnikit::toolkit {
+
+namespace {
+
+// The bridge's IPv6 link-local address is the source of the neighbour solicitations it sends
+// for forwarded packets. The kernel makes it tentative for 1-2 s of DAD when the bridge comes
+// up, and solicits nothing meanwhile: IPv6 to pods behind a new bridge would be lost. So a
+// bridge we create gets no automatic link-local address; we add the same EUI-64 address
+// without DAD (a bridge's random MAC, pinned, has no one to clash with on its own segment).
+Status addLinkLocalWithoutDad(NetlinkSocket& sock, const LinkInfo& bridge) {
+  const std::string what = "setting up the IPv6 link-local address of bridge '" + bridge.name + "'";
+  detail::LinkPtr orig(rtnl_link_alloc());
+  detail::LinkPtr change(rtnl_link_alloc());
+  if (!orig || !change) return Error{ENOMEM, what + ": out of memory"};
+  rtnl_link_set_ifindex(orig.get(), bridge.index);
+  if (int err = rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE); err < 0)
+    return nlError(err, what);
+  int err = rtnl_link_change(sock.get(), orig.get(), change.get(), 0);
+  if (err == -NLE_AF_NOSUPPORT || err == -NLE_OPNOTSUPP) return {};  // no IPv6 in this namespace
+  if (err < 0) return nlError(err, what);
+  const auto& m = bridge.mac.bytes;
+  char text[64];
+  std::snprintf(text, sizeof text, "fe80::%02x%02x:%02xff:fe%02x:%02x%02x/64", m[0] ^ 2, m[1], m[2], m[3], m[4], m[5]);
+  auto linkLocal = IpPrefix::parse(text);
+  if (!linkLocal) return Error{EINVAL, what + ": " + linkLocal.error().message};
+  if (auto added = addAddress(sock, bridge.index, linkLocal.value(), AddressOptions{.noDad = true}); !added)
+    return Error{added.error().code, what + ": " + added.error().message};
+  return {};
+}
+
+}  // namespace
 
 Result<LinkInfo> ensureBridge(NetlinkSocket& sock, const std::string& name, const BridgeOptions& options) {
   auto found = findLink(sock, name);
@@ -21,7 +55,6 @@ Result<LinkInfo> ensureBridge(NetlinkSocket& sock, const std::string& name, cons
     if (!link) return Error{ENOMEM, "creating bridge '" + name + "': out of memory"};
     rtnl_link_set_name(link.get(), name.c_str());
     if (options.mtu) rtnl_link_set_mtu(link.get(), options.mtu);
-    if (options.up) rtnl_link_set_flags(link.get(), IFF_UP);
     int err = rtnl_link_add(sock.get(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
     if (err < 0 && err != -NLE_EXIST) return nlError(err, "creating bridge '" + name + "'");
     auto created = getLink(sock, name);
@@ -32,6 +65,8 @@ Result<LinkInfo> ensureBridge(NetlinkSocket& sock, const std::string& name, cons
       // it (to the random one it got) pins it.
       if (auto pinned = setLinkMac(sock, created.value().index, created.value().mac); !pinned)
         return Error{pinned.error().code, "pinning the MAC of bridge '" + name + "': " + pinned.error().message};
+      // Created down, so that this happens before the kernel would start DAD (it comes up below).
+      if (auto linkLocal = addLinkLocalWithoutDad(sock, created.value()); !linkLocal) return linkLocal.error();
     }
     found = std::optional<LinkInfo>(created.value());
   }

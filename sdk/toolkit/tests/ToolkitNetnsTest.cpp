@@ -205,6 +205,22 @@ TEST_F(ToolkitNetns, EnsureBridgeIsIdempotentAndPinsItsMac) {
   EXPECT_EQ(again.value().mac, mac);
 }
 
+TEST_F(ToolkitNetns, NewBridgeHasItsLinkLocalAddressWithoutDad) {
+  auto br = ct::ensureBridge(*sockA_, "brtk3");
+  ASSERT_TRUE(br.ok()) << br.error().message;
+  // Right away: one link-local address, not tentative (it sources the bridge's neighbour
+  // solicitations for forwarded IPv6), the EUI-64 of the bridge's MAC.
+  auto shown = cs::runInNetns(a_.path(), {"ip", "-6", "-o", "addr", "show", "dev", "brtk3", "scope", "link"});
+  ASSERT_EQ(shown.exitCode, 0) << shown.describe();
+  EXPECT_EQ(std::count(shown.out.begin(), shown.out.end(), '\n'), 1) << shown.out;
+  EXPECT_NE(shown.out.find("fe80::"), std::string::npos) << shown.out;
+  EXPECT_EQ(shown.out.find("tentative"), std::string::npos) << shown.out;
+  const auto& m = br.value().mac.bytes;
+  char tail[16];
+  std::snprintf(tail, sizeof tail, "fe%02x:%02x%02x/64", m[3], m[4], m[5]);
+  EXPECT_NE(shown.out.find(tail), std::string::npos) << shown.out << " lacks " << tail;
+}
+
 TEST_F(ToolkitNetns, EnsureBridgeRefusesALinkThatIsNotABridge) {
   ASSERT_TRUE(ct::createVeth(*sockA_, veth("notbr0", "notbr0p")).ok());
   auto br = ct::ensureBridge(*sockA_, "notbr0");
