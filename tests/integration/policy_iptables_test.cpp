@@ -19,7 +19,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -33,6 +32,7 @@
 #include "tests/support/Command.hpp"
 #include "tests/support/NetnsSweeper.hpp"
 #include "tests/support/NetnsThread.hpp"
+#include "tests/support/PolicyScaleModel.hpp"
 #include "tests/support/TestNetns.hpp"
 
 namespace cnikit::policy::iptables {
@@ -717,52 +717,7 @@ TEST(PolicyIptablesScale, ThousandPoliciesOverFiveHundredPods) {
   testing::sweepStaleNetns();
   TestNetns node(base("scale"));
   NetnsThread thread(node.path());
-  std::mt19937 rng(42);
-  auto below = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
-  const int kNamespaces = 10, kPodsPerNamespace = 50, kPolicies = 1000;
-  std::vector<k8s::Namespace> namespaces;
-  std::vector<k8s::Pod> pods;
-  std::vector<k8s::NetworkPolicy> policies;
-  for (int n = 0; n < kNamespaces; ++n) {
-    std::string ns = "ns" + std::to_string(n);
-    namespaces.push_back({ns, {{"team", "t" + std::to_string(n % 4)}, {k8s::kNamespaceNameLabel, ns}}});
-    for (int p = 0; p < kPodsPerNamespace; ++p) {
-      k8s::Pod pod;
-      pod.ns = ns;
-      pod.name = "pod" + std::to_string(p);
-      pod.labels = {{"app", "app" + std::to_string(p % 10)}, {"tier", p % 3 == 0 ? "db" : "web"}};
-      pod.ips = {"10." + std::to_string(n) + "." + std::to_string(p / 250) + "." + std::to_string(p % 250 + 1)};
-      pod.ports = {{"http", static_cast<uint16_t>(8000 + p % 5), Protocol::TCP}, {"dns", 53, Protocol::UDP}};
-      pods.push_back(pod);
-    }
-  }
-  for (int i = 0; i < kPolicies; ++i) {
-    k8s::NetworkPolicy p;
-    p.ns = "ns" + std::to_string(i % kNamespaces);
-    p.name = "policy" + std::to_string(i);
-    p.podSelector.matchLabels["app"] = "app" + std::to_string(below(10));
-    p.egressType = i % 3 == 0;
-    k8s::PolicyRule in;
-    k8s::PolicyPeer peer;
-    peer.podSelector = k8s::LabelSelector{{{"app", "app" + std::to_string(below(10))}}, {}};
-    if (i % 2) peer.namespaceSelector = k8s::LabelSelector{{{"team", "t" + std::to_string(below(4))}}, {}};
-    in.peers.push_back(peer);
-    if (i % 5 == 0) in.peers.push_back({std::nullopt, std::nullopt, k8s::IpBlock{"172.16.0.0/12", {"172.16.1.0/24"}}});
-    in.ports.push_back({Protocol::TCP, static_cast<uint16_t>(80 + below(20)), std::nullopt});
-    if (i % 4 == 0) in.ports.push_back({Protocol::TCP, std::string("http"), std::nullopt});
-    p.ingress.push_back(in);
-    if (p.egressType) {
-      k8s::PolicyRule out;
-      k8s::PolicyPeer to;
-      to.namespaceSelector = k8s::LabelSelector{{{"team", "t" + std::to_string(below(4))}}, {}};
-      out.peers.push_back(to);
-      out.ports.push_back({Protocol::UDP, std::string("dns"), std::nullopt});
-      out.ports.push_back({Protocol::TCP, static_cast<uint16_t>(8000), uint16_t{8004}});
-      p.egress.push_back(out);
-    }
-    policies.push_back(p);
-  }
-
+  auto [namespaces, pods, policies] = testing::makePolicyScaleModel();
   Engine engine;
   auto start = Clock::now();
   for (const auto& ns : namespaces) engine.upsertNamespace(ns);
@@ -800,7 +755,7 @@ TEST(PolicyIptablesScale, ThousandPoliciesOverFiveHundredPods) {
   auto sets = testing::runInNetns(node.path(), {"ipset", "list", "-n"}).out;
   size_t kernelSets = static_cast<size_t>(std::count(sets.begin(), sets.end(), '\n'));
 
-  std::cout << "[ PolicyIptablesScale ] " << kPolicies << " policies over " << pods.size() << " pods: compile "
+  std::cout << "[ PolicyIptablesScale ] " << policies.size() << " policies over " << pods.size() << " pods: compile "
             << compileMs << " ms, program " << programMs << " ms (" << provider->chainCount() << " chains, "
             << provider->ruleCount() << " rules, " << provider->setCount() << " ipsets; ipset " << stats.ipsetMs
             << " ms, iptables " << stats.iptablesMs << " ms), compile+program " << compileMs + programMs
