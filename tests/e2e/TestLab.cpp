@@ -64,10 +64,14 @@ void TestLab::up(const std::vector<std::string>& args) {
   if (r.exitCode != 0) throw std::runtime_error("cnikitctl " + joined(all) + ": " + r.describe());
 }
 
-std::string TestLab::apply(const std::string& yaml) const {
+std::string TestLab::apply(const std::string& yaml) const { return withObjectsFile("apply", yaml); }
+
+std::string TestLab::remove(const std::string& yaml) const { return withObjectsFile("delete", yaml); }
+
+std::string TestLab::withObjectsFile(const std::string& verb, const std::string& yaml) const {
   auto file = lab::labDir(name_) / "e2e-objects.yaml";
   std::ofstream(file) << yaml;
-  return lab({"apply"}, {"-f", file.string()});
+  return lab({verb}, {"-f", file.string()});
 }
 
 json TestLab::probe(const std::vector<std::string>& args) const {

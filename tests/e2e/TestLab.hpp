@@ -34,6 +34,8 @@ class TestLab {
   void up(const std::vector<std::string>& args);
   // Writes yaml to a file and runs `lab apply -f` on it.
   std::string apply(const std::string& yaml) const;
+  // The same with `lab delete -f`.
+  std::string remove(const std::string& yaml) const;
   // `lab probe -o json` (+ args), parsed.
   nlohmann::json probe(const std::vector<std::string>& args = {}) const;
   // `--lab <name> ARGS -o json`, parsed.
@@ -43,6 +45,8 @@ class TestLab {
   void down();
 
  private:
+  std::string withObjectsFile(const std::string& verb, const std::string& yaml) const;
+
   std::string name_;
   bool down_ = false;
 };
