@@ -26,7 +26,8 @@ class [[nodiscard]] Result {
     throwIfError();
     return std::get<0>(v_);
   }
-  T&& value() && {
+  // By value: `for (auto& x : f().value())` must not iterate a destroyed temporary.
+  T value() && {
     throwIfError();
     return std::get<0>(std::move(v_));
   }
