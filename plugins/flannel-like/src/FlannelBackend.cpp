@@ -133,12 +133,17 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   const std::string hostName = hostVethName(req.containerId, req.ifname);
   auto podIfTaken = [&] { return must(findLink(podSock, req.ifname), where).has_value(); };
   auto hostVethTaken = [&] { return must(findLink(hostSock, hostName), "host namespace").has_value(); };
+  bool podTaken = podIfTaken(), hostTaken = hostVethTaken();
   // A pair this backend retired on DEL keeps both names until its batch is deleted (a re-ADD
-  // right after DEL): delete the batch now, then look again.
-  if (podIfTaken() || hostVethTaken()) must(reaper_->flush(), "deleting retired veths");
-  if (podIfTaken())
-    throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
-  if (hostVethTaken()) {
+  // right after DEL): delete the batch now, then look again. Only then: no extra lookups on
+  // the common path.
+  if (podTaken || hostTaken) {
+    must(reaper_->flush(), "deleting retired veths");
+    podTaken = podIfTaken();
+    hostTaken = hostVethTaken();
+  }
+  if (podTaken) throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+  if (hostTaken) {
     // Same container and ifname, but its pod end is not in the pod: a leftover of an ADD that
     // never finished (e.g. the agent died). It carries nothing: replace it.
     host_.warn("flannel-like: removing stale host veth '" + hostName + "' of container " + req.containerId);

@@ -9,7 +9,6 @@
 #include <netlink/route/link/inet6.h>
 
 #include <cerrno>
-#include <cstdio>
 
 #include <cnikit/toolkit/Address.hpp>
 
@@ -35,12 +34,12 @@ Status addLinkLocalWithoutDad(NetlinkSocket& sock, const LinkInfo& bridge) {
   int err = rtnl_link_change(sock.get(), orig.get(), change.get(), 0);
   if (err == -NLE_AF_NOSUPPORT || err == -NLE_OPNOTSUPP) return {};  // no IPv6 in this namespace
   if (err < 0) return nlError(err, what);
+  // fe80::/64 with the modified EUI-64 of the MAC (what the kernel's own mode would make).
   const auto& m = bridge.mac.bytes;
-  char text[64];
-  std::snprintf(text, sizeof text, "fe80::%02x%02x:%02xff:fe%02x:%02x%02x/64", m[0] ^ 2, m[1], m[2], m[3], m[4], m[5]);
-  auto linkLocal = IpPrefix::parse(text);
-  if (!linkLocal) return Error{EINVAL, what + ": " + linkLocal.error().message};
-  if (auto added = addAddress(sock, bridge.index, linkLocal.value(), AddressOptions{.noDad = true}); !added)
+  IpPrefix linkLocal{IpAddress{AF_INET6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(m[0] ^ 2), m[1], m[2], 0xff,
+                                          0xfe, m[3], m[4], m[5]}},
+                     64};
+  if (auto added = addAddress(sock, bridge.index, linkLocal, AddressOptions{.noDad = true}); !added)
     return Error{added.error().code, what + ": " + added.error().message};
   return {};
 }

@@ -14,6 +14,15 @@ namespace {
 
 bool notFound(int err) { return err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV; }
 
+// The link by name; an empty pointer when there is none.
+Result<LinkPtr> lookup(NetlinkSocket& sock, const std::string& name) {
+  rtnl_link* raw = nullptr;
+  int err = rtnl_link_get_kernel(sock.get(), 0, name.c_str(), &raw);
+  if (notFound(err)) return LinkPtr();
+  if (err < 0) return nlError(err, "looking up link '" + name + "'");
+  return LinkPtr(raw);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LinkReaper>> LinkReaper::create(Netns ns, std::chrono::milliseconds batchWindow,
@@ -41,19 +50,17 @@ LinkReaper::~LinkReaper() {
 }
 
 Result<bool> LinkReaper::retire(const std::string& name) {
-  auto sock = NetlinkSocket::openIn(ns_);
+  auto sock = NetlinkSocket::openIn(ns_);  // its own socket: callers retire from many threads
   if (!sock) return sock.error();
-  rtnl_link* raw = nullptr;
-  int err = rtnl_link_get_kernel(sock->get(), 0, name.c_str(), &raw);
-  if (notFound(err)) return false;
-  if (err < 0) return nlError(err, "looking up link '" + name + "' to retire it");
-  LinkPtr link(raw);
+  auto link = lookup(sock.value(), name);
+  if (!link) return link.error();
+  if (!link.value()) return false;
   LinkPtr change(rtnl_link_alloc());
   if (!change) return Error{ENOMEM, "retiring link '" + name + "': out of memory"};
   rtnl_link_unset_flags(change.get(), IFF_UP);
   rtnl_link_set_master(change.get(), 0);  // off the bridge: no frame reaches it any more
   rtnl_link_set_group(change.get(), group_);
-  err = rtnl_link_change(sock->get(), link.get(), change.get(), 0);
+  int err = rtnl_link_change(sock->get(), link.value().get(), change.get(), 0);
   if (notFound(err)) return false;
   if (err < 0) return nlError(err, "retiring link '" + name + "'");
   {
@@ -67,12 +74,9 @@ Result<bool> LinkReaper::retire(const std::string& name) {
 Result<bool> LinkReaper::isRetired(const std::string& name) {
   auto sock = NetlinkSocket::openIn(ns_);
   if (!sock) return sock.error();
-  rtnl_link* raw = nullptr;
-  int err = rtnl_link_get_kernel(sock->get(), 0, name.c_str(), &raw);
-  if (notFound(err)) return false;
-  if (err < 0) return nlError(err, "looking up link '" + name + "'");
-  LinkPtr link(raw);
-  return rtnl_link_get_group(link.get()) == group_;
+  auto link = lookup(sock.value(), name);
+  if (!link) return link.error();
+  return link.value() && rtnl_link_get_group(link.value().get()) == group_;
 }
 
 Status LinkReaper::flush() {
