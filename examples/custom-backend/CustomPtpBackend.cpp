@@ -264,6 +264,7 @@ void addRoute(Netlink& nl, int index, const Ip& dst, int dstLen, const Ip* gatew
 
 class CustomPtpBackend {
  public:
+  CNIKIT_PODS;
   explicit CustomPtpBackend(const CreateArgs& args) : host_(args.host), node_(args.nodeName) {
     podsAdded_ = host_.registerMetric("cnikit_custom_ptp_pods_added_total", "Pods wired by custom-ptp",
                                       CNIKIT_METRIC_COUNTER);

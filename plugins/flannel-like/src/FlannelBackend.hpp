@@ -18,6 +18,8 @@ namespace cnikit::flannel {
 
 class FlannelBackend {
  public:
+  CNIKIT_PODS;
+  CNIKIT_NODES;
   explicit FlannelBackend(const sdk::CreateArgs& args);
 
   sdk::PodResult podAdd(const sdk::PodRequest& request);

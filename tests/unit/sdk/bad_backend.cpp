@@ -4,8 +4,20 @@
 
 using namespace cnikit::sdk;
 
-class Backend {
+class Backend : public LifecycleDefaults {
  public:
+#if BAD_CASE == 8  // a misspelt capability
+  CNIKIT_PODZ;
+#elif BAD_CASE != 6  // 6: pod methods without CNIKIT_PODS
+  CNIKIT_PODS;
+#endif
+#if BAD_CASE == 3
+  CNIKIT_NODES;
+#endif
+#if BAD_CASE == 7
+  CNIKIT_LIFECYCLE;
+  void start(int) {}  // hides LifecycleDefaults::start with a wrong signature
+#endif
   explicit Backend(const CreateArgs&) {}
 #if BAD_CASE == 1  // podAdd with a wrong return type
   bool podAdd(const PodRequest&) { return true; }
