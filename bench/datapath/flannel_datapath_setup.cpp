@@ -175,11 +175,7 @@ int main(int argc, char** argv) {
       auto t0 = std::chrono::steady_clock::now();
       n.backend = n.worker->call([&] {
         auto b = std::make_unique<cp::BackendInstance>(
-            library, cp::CreateSpec{.instanceName = "bench",
-                                    .nodeName = n.spec.name,
-                                    .optionsJson = options,
-                                    .stateDir = stateDir + "/" + n.spec.name,
-                                    .underlay = cp::Underlay{n.spec.underlayIf, n.spec.underlayIpv4, "", 0}});
+            library, cp::createSpec("bench", n.spec.name, options, stateDir + "/" + n.spec.name, cp::Underlay{n.spec.underlayIf, n.spec.underlayIpv4, "", 0}));
         cp::NodeInfo self;
         self.name = n.spec.name;
         self.subnets = {n.spec.subnet};

@@ -19,6 +19,8 @@ std::string join(const json& array, const char* sep = ",") {
   return out;
 }
 
+std::string text(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
 void printStatus(const json& s) {
   const auto& agent = s["agent"];
   std::cout << "Agent:    cnikitd " << agent["version"].get<std::string>() << " (ABI " << agent["abi"].get<std::string>()
@@ -29,10 +31,25 @@ void printStatus(const json& s) {
             << (store["reachable"].get<bool>() ? "reachable, revision " + store["revision"].dump()
                                                : "UNREACHABLE: " + store.value("error", ""))
             << "\n\nBackends:\n";
-  Table backends({"INSTANCE", "TYPE", "VERSION", "CAPABILITIES", "LIBRARY"});
-  for (const auto& b : s["backends"])
-    backends.add({b["instance"], b["type"], b["version"], join(b["capabilities"]), b["library"]});
+  Table backends({"INSTANCE", "TYPE", "VERSION", "ABI", "CAPABILITIES", "READY", "LIBRARY"});
+  for (const auto& b : s["backends"]) {
+    auto lifecycle = b.value("lifecycle", json::object());
+    std::string ready = b.value("ready", false) ? "yes" : "no: " + lifecycle.value("reason", std::string("?"));
+    backends.add({b["instance"], b["type"], b["version"], b.value("abi", ""), join(b["capabilities"]), ready,
+                  b["library"]});
+  }
   backends.print(std::cout);
+  bool anyCondition = false;
+  for (const auto& b : s["backends"]) anyCondition = anyCondition || !b.value("conditions", json::array()).empty();
+  if (anyCondition) {
+    std::cout << "\nConditions:\n";
+    Table conditions({"INSTANCE", "TYPE", "OK", "SINCE", "MESSAGE"});
+    for (const auto& b : s["backends"])
+      for (const auto& c : b.value("conditions", json::array()))
+        conditions.add({b["instance"], c.value("type", ""), c.value("ok", false) ? "yes" : "no",
+                        text(c.value("lastTransitionTime", json(""))), c.value("message", std::string())});
+    conditions.print(std::cout);
+  }
   std::cout << "\nPools:\n";
   Table pools({"POOL", "BACKEND", "CIDRS", "NODE SUBNETS", "ALLOCATED"});
   for (const auto& p : s["pools"])
@@ -123,6 +140,19 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
       std::cout << allocations.dump(2) << "\n";
     else
       printAllocations(allocations);
+  });
+
+  auto* node = app.add_subcommand("node", "this node in the cluster");
+  node->require_subcommand(1);
+  auto* leave = node->add_subcommand(
+      "leave", "the node leaves the cluster: its pods are released, every backend removes what it made "
+               "(shutdown TEARDOWN), its registration and subnets are withdrawn, and the agent exits");
+  leave->callback([&options] {
+    auto out = callAgent(options, {{"method", "node.leave"}});
+    if (options.json())
+      std::cout << out.dump(2) << "\n";
+    else
+      std::cout << "node " << out.value("leaving", std::string("?")) << " is leaving the cluster\n";
   });
   (void)exitCode;
 }

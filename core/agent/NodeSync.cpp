@@ -81,6 +81,8 @@ void NodeSync::registerNode() {
   json record = {{"name", config_.node},
                  {"underlayIpv4", underlay_.ipv4},
                  {"underlayIpv6", underlay_.ipv6},
+                 {"underlayIpv4PrefixLength", underlay_.ipv4PrefixLength},
+                 {"underlayIpv6PrefixLength", underlay_.ipv6PrefixLength},
                  {"labels", config_.nodeLabels},
                  {"backends", backends},
                  {"subnets", subnets}};
@@ -142,6 +144,9 @@ void NodeSync::reconcile() {
       }
       auto data = record.value("backends", json::object());
       info.backendDataJson = data.contains(instance) ? data[instance].dump() : "{}";
+      info.labelsJson = record.value("labels", json::object()).dump();
+      info.underlayIpv4PrefixLength = record.value("underlayIpv4PrefixLength", 0u);
+      info.underlayIpv6PrefixLength = record.value("underlayIpv6PrefixLength", 0u);
       try {
         backend->nodeUpsert(info);
       } catch (const plugin::BackendError& e) {

@@ -83,21 +83,21 @@ struct IpSpec {
 };
 
 struct Route {
-  std::string destination;
-  std::string gateway;  // "" = on-link
+  std::string destination{};
+  std::string gateway{};  // "" = on-link
 };
 
 struct Interface {
-  std::string name;
-  std::string mac;
-  std::string sandbox;
+  std::string name{};
+  std::string mac{};
+  std::string sandbox{};
   uint32_t mtu = 0;
 };
 
 // An IPAM pool as a backend instance sees it (cnikit_pool_info).
 struct PoolInfo {
-  std::string name;
-  std::vector<std::string> cidrs;
+  std::string name{};
+  std::vector<std::string> cidrs{};
   std::string allocator = "node-subnet";
   uint32_t nodePrefixIpv4 = 0;
   uint32_t nodePrefixIpv6 = 0;
@@ -120,21 +120,21 @@ struct PodRequest {
 };
 
 struct PodResult {
-  std::string hostIfname;
-  std::string hostMac;
-  std::string containerIfname;
-  std::string containerMac;
+  std::string hostIfname{};
+  std::string hostMac{};
+  std::string containerIfname{};
+  std::string containerMac{};
   uint32_t mtu = 0;
-  std::vector<Route> routes;          // ABI 1.1 backends only
-  std::vector<Interface> interfaces;  // ABI 1.1 backends only
+  std::vector<Route> routes{};          // ABI 1.1 backends only
+  std::vector<Interface> interfaces{};  // ABI 1.1 backends only
 };
 
 // Another node of the cluster as this backend sees it (cnikit_node_info).
 struct NodeInfo {
-  std::string name;
-  std::string underlayIpv4;
-  std::string underlayIpv6;
-  std::vector<std::string> subnets;  // that node's subnets in this backend's pools
+  std::string name{};
+  std::string underlayIpv4{};
+  std::string underlayIpv6{};
+  std::vector<std::string> subnets{};  // that node's subnets in this backend's pools
   std::string backendDataJson = "{}";  // what that node's instance published
   std::string labelsJson = "{}";
   uint32_t underlayIpv4PrefixLength = 0;
@@ -143,9 +143,9 @@ struct NodeInfo {
 
 // The node's underlay as passed to create (cnikit_create_args.underlay_*); empty = unknown.
 struct Underlay {
-  std::string interface;
-  std::string ipv4;
-  std::string ipv6;
+  std::string interface{};
+  std::string ipv4{};
+  std::string ipv6{};
   uint32_t mtu = 0;
   uint32_t ipv4PrefixLength = 0;
   uint32_t ipv6PrefixLength = 0;
@@ -153,14 +153,26 @@ struct Underlay {
 
 // Everything create receives besides the library and the host services.
 struct CreateSpec {
-  std::string instanceName;
-  std::string nodeName;
+  std::string instanceName{};
+  std::string nodeName{};
   std::string optionsJson = "{}";
-  std::string stateDir;
-  Underlay underlay;
-  std::vector<PoolInfo> pools;
+  std::string stateDir{};
+  Underlay underlay{};
+  std::vector<PoolInfo> pools{};
   std::string nodeLabelsJson = "{}";
 };
+
+// The common part of a CreateSpec (pools and labels left empty), for tools and tests.
+inline CreateSpec createSpec(std::string instance, std::string node, std::string options = "{}",
+                             std::string stateDir = "/tmp", Underlay underlay = {}) {
+  CreateSpec spec;
+  spec.instanceName = std::move(instance);
+  spec.nodeName = std::move(node);
+  spec.optionsJson = std::move(options);
+  spec.stateDir = std::move(stateDir);
+  spec.underlay = std::move(underlay);
+  return spec;
+}
 
 // What the lifecycle calls did so far, for `cnikitctl status`.
 struct LifecycleState {

@@ -1,6 +1,7 @@
 // The real `cnikit` executable against a real `cnikitd` in a test-made host namespace:
 // ADD/CHECK/DEL, pings between pods, every spec version, every bad input (with its code,
 // and nothing left behind), exhaustion, GC, parallel ADDs, agent restart.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -339,6 +340,53 @@ TEST_F(AgentCni, RestartKeepsPodsConnectedAndDeletable) {
   EXPECT_EQ(hostVeths(), 0u);
 }
 
+TEST_F(AgentCni, NodeIsSetUpBeforeItsFirstPod) {
+  // local_node_update ran at start: the bridge holds the node subnets' gateways already.
+  auto addresses = runInNetns(host_->path(), {"ip", "-o", "addr", "show", "dev", "cnkt0"});
+  ASSERT_EQ(addresses.exitCode, 0) << addresses.describe();
+  EXPECT_NE(addresses.out.find("inet 10.77."), std::string::npos) << addresses.out;
+  EXPECT_NE(addresses.out.find(".1/24"), std::string::npos) << addresses.out;
+  EXPECT_NE(addresses.out.find("inet6 fd00:77:"), std::string::npos) << addresses.out;
+  auto r = run({CNIKITCTL_PATH, "--socket", socket_, "status", "-o", "json"});
+  ASSERT_EQ(r.exitCode, 0) << r.describe();
+  auto backend = json::parse(r.out)["backends"][0];
+  EXPECT_TRUE(backend["ready"].get<bool>()) << backend.dump();
+  EXPECT_TRUE(backend["lifecycle"]["started"].get<bool>()) << backend.dump();
+  EXPECT_GE(backend["lifecycle"]["localNodeUpdates"].get<int>(), 1) << backend.dump();
+  EXPECT_EQ(backend["abi"], "1.1");
+}
+
+TEST_F(AgentCni, OrphanVethOfACrashedAddIsSweptAtStart) {
+  ASSERT_EQ(add("a").exitCode, 0);
+  agent_->stop();
+  // What an ADD cut short by a crash leaves: a pair on the bridge that no endpoint records.
+  auto made = runInNetns(host_->path(), {"ip", "link", "add", "vethorphan01", "master", "cnkt0", "type", "veth",
+                                         "peer", "name", "orphanpeer0"});
+  ASSERT_EQ(made.exitCode, 0) << made.describe();
+  agent_ = std::make_unique<AgentProcess>(CNIKITD_PATH, host_->path(), dir_,
+                                          agentConfig(dir_, BACKEND_DIR, kDualStackPool), socket_);
+  auto names = links(host_->path());
+  EXPECT_TRUE(waitUntilRetiredLinksGone(host_->path()));
+  names = links(host_->path());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "vethorphan01"), 0) << "pods_sync left the orphan";
+  EXPECT_EQ(hostVeths(), 1u) << "the recorded pod's veth must stay";
+  EXPECT_EQ(cni("CHECK", "c-a", pod("a").path(), netconf()).exitCode, 0);
+}
+
+TEST_F(AgentCni, NodeLeaveRemovesEverythingTheNodeHad) {
+  ASSERT_EQ(add("a").exitCode, 0);
+  auto leave = run({CNIKITCTL_PATH, "--socket", socket_, "node", "leave"});
+  ASSERT_EQ(leave.exitCode, 0) << leave.describe();
+  EXPECT_EQ(agent_->stop(), 0) << "the agent exits by itself after leaving";
+  auto names = links(host_->path());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "cnkt0"), 0) << "TEARDOWN left the bridge";
+  EXPECT_EQ(hostVeths(), 0u);
+  // Its addresses went with it: a new agent on the same store finds none allocated.
+  agent_ = std::make_unique<AgentProcess>(CNIKITD_PATH, host_->path(), dir_,
+                                          agentConfig(dir_, BACKEND_DIR, kDualStackPool), socket_);
+  EXPECT_EQ(allocations().size(), 0u);
+}
+
 class AgentCniSmallPool : public AgentCni {
  protected:
   // A /29 node subnet: network .0, gateway .1 and broadcast .7 leave five addresses.
@@ -372,6 +420,20 @@ TEST(AgentConfigAtStart, BadCidrIsRefusedNamingTheField) {
     ADD_FAILURE() << "agent started with a bad CIDR";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("pools[0].cidrs"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(AgentConfigAtStart, BackendOptionOutsideItsSchemaIsRefusedNamingIt) {
+  auto dir = std::filesystem::temp_directory_path() / uniqueName("badopt");
+  TestNetns host("badopt");
+  std::string config = agentConfig(dir, BACKEND_DIR, kDualStackPool);
+  config.replace(config.find("masquerade: false"), std::string("masquerade: false").size(), "mode: vxlam");
+  try {
+    AgentProcess agent(CNIKITD_PATH, host.path(), dir, config, (dir / "cnikitd.sock").string());
+    ADD_FAILURE() << "agent started with options outside the backend's schema";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("backend instance 'default': options.mode"), std::string::npos) << e.what();
   }
   std::filesystem::remove_all(dir);
 }

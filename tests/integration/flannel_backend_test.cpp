@@ -61,8 +61,9 @@ class FlannelTest : public ::testing::Test {
 
   std::unique_ptr<cp::BackendInstance> create(const std::string& options) {
     return agent_->call([&] {
-      auto b = std::make_unique<cp::BackendInstance>(
-          library_, cp::CreateSpec{.instanceName = "test", .nodeName = "node-1", .optionsJson = options, .stateDir = "/tmp"});
+      auto spec = cp::createSpec("test", "node-1", options, "/tmp");
+      spec.pools = {cp::PoolInfo{"pods", {"10.244.0.0/16", "fd00:244::/32"}}};
+      auto b = std::make_unique<cp::BackendInstance>(library_, spec);
       // As the agent does: the node's own part before its first pod.
       cp::NodeInfo self;
       self.name = "node-1";
@@ -378,7 +379,7 @@ TEST_F(FlannelTest, MasqueradeRuleIsInstalledInTheHostNamespaceOnly) {
   EXPECT_NE(rules.out.find("-s 10.244.1.0/24 ! -d 10.244.0.0/16"), std::string::npos) << rules.describe();
   EXPECT_NE(rules.out.find("MASQUERADE"), std::string::npos) << rules.describe();
   auto rules6 = cs::runInNetns(host_.path(), {"ip6tables", "-t", "nat", "-S", "POSTROUTING"});
-  EXPECT_NE(rules6.out.find("-s fd00:244:1::/64 ! -d fd00:244::/48"), std::string::npos) << rules6.describe();
+  EXPECT_NE(rules6.out.find("-s fd00:244:1::/64 ! -d fd00:244::/32"), std::string::npos) << rules6.describe();
   // A second pod of the same subnet adds no second rule.
   add(request("c0ffee0d", pod2_.path(), 15));
   rules = cs::runInNetns(host_.path(), {"iptables", "-t", "nat", "-S", "POSTROUTING"});

@@ -156,11 +156,7 @@ class FlannelCluster : public ::testing::Test {
   }
   void startBackend(Node& node, const std::string& options, const cp::Underlay& underlay) {
     node.backend = node.agent->call([&] {
-      auto b = std::make_unique<cp::BackendInstance>(library_, cp::CreateSpec{.instanceName = "test",
-                                                                            .nodeName = node.name,
-                                                                            .optionsJson = options,
-                                                                            .stateDir = node.state->path(),
-                                                                            .underlay = underlay});
+      auto b = std::make_unique<cp::BackendInstance>(library_, cp::createSpec("test", node.name, options, node.state->path(), underlay));
       cp::NodeInfo self;
       self.name = node.name;
       for (const auto& s : {node.subnetV4, node.subnetV6})

@@ -98,11 +98,7 @@ TEST_P(FlannelScale, ThousandRemoteNodes) {
     agent_->call([&] {
       backend_.reset();
       backend_ = std::make_unique<cp::BackendInstance>(
-          library_, cp::CreateSpec{.instanceName = "scale",
-                                   .nodeName = "local",
-                                   .optionsJson = options,
-                                   .stateDir = stateDir_,
-                                   .underlay = cp::Underlay{"eth0", "172.16.255.1", "", 1500}});
+          library_, cp::createSpec("scale", "local", options, stateDir_, cp::Underlay{"eth0", "172.16.255.1", "", 1500}));
     });
   };
   auto programmedNodes = [&] {

@@ -50,7 +50,7 @@ TEST(Abi, GoodBackendLoadsAndCreates) {
   EXPECT_EQ(lib->api().abi_major, CNIKIT_ABI_MAJOR);
   EXPECT_EQ(lib->api().abi_minor, CNIKIT_ABI_MINOR);
   EXPECT_TRUE(lib->capabilities().empty());
-  BackendInstance instance(lib, CreateSpec{.instanceName = "abi", .nodeName = "node-1", .stateDir = "/tmp"});
+  BackendInstance instance(lib, createSpec("abi", "node-1", "{}", "/tmp"));
   EXPECT_FALSE(instance.supportsPods());
   EXPECT_EQ(instance.statusJson(), "{}");  // no status_json in the table
   try {

@@ -26,11 +26,7 @@ class Wrapper : public ::testing::Test {
   }
   std::unique_ptr<BackendInstance> make(const std::string& options = "{}") {
     return std::make_unique<BackendInstance>(lib_,
-                                             CreateSpec{.instanceName = "wrap",
-                                                        .nodeName = "node-a",
-                                                        .optionsJson = options,
-                                                        .stateDir = "/tmp/state",
-                                                        .underlay = Underlay{"eth1", "192.168.1.10", "fd00:1::10", 9000}},
+                                             createSpec("wrap", "node-a", options, "/tmp/state", Underlay{"eth1", "192.168.1.10", "fd00:1::10", 9000}),
                                              host_);
   }
   static PodRequest request(const std::string& id) {
@@ -149,7 +145,7 @@ TEST_F(Wrapper, FullBackendHasTheDeclaredTables) {
 
 TEST_F(Wrapper, LifecycleCallsReachTheBackendInOrder) {
   auto full = BackendLibrary::load(cnikit::test::kWrapperFullBackend);
-  BackendInstance b(full, CreateSpec{.instanceName = "wrap", .nodeName = "node-a", .stateDir = "/tmp"}, host_);
+  BackendInstance b(full, createSpec("wrap", "node-a", "{}", "/tmp"), host_);
   NodeInfo self;
   self.name = "node-a";
   self.subnets = {"10.244.1.0/24"};
@@ -179,10 +175,10 @@ TEST_F(Wrapper, LifecycleCallsReachTheBackendInOrder) {
 
 TEST_F(Wrapper, RecreateMakesAFreshInstance) {
   auto full = BackendLibrary::load(cnikit::test::kWrapperFullBackend);
-  BackendInstance b(full, CreateSpec{.instanceName = "wrap", .nodeName = "node-a", .stateDir = "/tmp"}, host_);
+  BackendInstance b(full, createSpec("wrap", "node-a", "{}", "/tmp"), host_);
   b.start();
   EXPECT_TRUE(b.lifecycleState().started);
-  b.recreate(CreateSpec{.instanceName = "wrap", .nodeName = "node-a", .optionsJson = R"({"mode":"b"})", .stateDir = "/tmp"});
+  b.recreate(createSpec("wrap", "node-a", R"({"mode":"b"})", "/tmp"));
   EXPECT_FALSE(b.lifecycleState().started);
   bool keptDatapath = false;
   for (const auto& kv : store_.list("/cnikit/v1/backends/wrap/calls/")) keptDatapath = keptDatapath || kv.value == "keep";

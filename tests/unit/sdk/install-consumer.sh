@@ -75,7 +75,7 @@ fi
 step "load and create through BackendLibrary"
 out=$("$loader" "$installed")
 echo "$out"
-grep -q "^backend custom-ptp 0.1.0 abi 1\.[0-9]* capabilities pod$" <<<"$out" || fail "unexpected identity"
+grep -q "^backend custom-ptp 0.1.0 abi 1\.1 capabilities pod lifecycle$" <<<"$out" || fail "unexpected identity"
 
 if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null; then
   echo "not root: skipping the pod datapath check"
