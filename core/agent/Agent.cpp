@@ -42,7 +42,7 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
   for (const auto& backend : config_.backends) {
     auto path = plugin::BackendLibrary::locate(config_.backendDir, backend.type);
     auto library = plugin::BackendLibrary::load(path);
-    auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_);
+    auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_, plugin::HostPaths{config_.stateDir / "backends" / backend.name, config_.stateDir / "secrets"});
     auto stateDir = config_.stateDir / "backends" / backend.name;
     std::filesystem::create_directories(stateDir);
     // "policy" is the core's business (the iptables provider), not the backend's.
