@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 struct HelperSupervisor::Helper {
   HelperSpec spec;
+  std::atomic<RestartPolicy> restart{RestartPolicy::Never};  // a later spawn may change it
   std::mutex mutex;  // guards pid, pidfd, child and started
   pid_t pid = 0;     // 0: not running
   UniqueFd pidfd;
@@ -165,21 +166,26 @@ int64_t HelperSupervisor::spawn(const HelperSpec& spec) {
   if (shutDown_) throw std::logic_error("helper '" + spec.name + "': the supervisor of '" + owner_ + "' is shut down");
   if (auto it = helpers_.find(spec.name); it != helpers_.end()) {
     Helper& h = *it->second;
-    if (h.spec.argv != spec.argv || h.spec.netns != spec.netns)
-      throw HelperConflict("helper '" + spec.name + "' already runs with another argv or netns");
-    {
+    bool same = h.spec.argv == spec.argv && h.spec.netns == spec.netns;
+    if (same) {
       std::lock_guard hl(h.mutex);
+      h.restart = spec.restart;
       if (h.pid != 0) return h.pid;
     }
-    // It ended and was not restarted: start it afresh.
+    // It ended and was not restarted, or it runs another argv or netns: start it afresh.
+    if (!same) spdlog::info("[backend {}] helper '{}' gets another argv or netns: replacing it", owner_, spec.name);
     h.stopping = true;
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(h.wake.get(), &one, sizeof(one));
     if (h.thread.joinable()) h.thread.join();
+    terminate(h);
     helpers_.erase(it);
   }
   std::filesystem::create_directories(dir_);
 
   auto helper = std::make_shared<Helper>();
   helper->spec = spec;
+  helper->restart = spec.restart;
   helper->wake.reset(::eventfd(0, EFD_CLOEXEC));
   if (!helper->wake.valid()) throw systemError(errno, "helper '" + spec.name + "': eventfd");
 
@@ -318,8 +324,8 @@ void HelperSupervisor::supervise(Helper& helper) {
       helper.pid = 0;
       helper.pidfd.reset();
     }
-    bool restart = helper.spec.restart == RestartPolicy::Always ||
-                   (helper.spec.restart == RestartPolicy::OnFailure && failed);
+    RestartPolicy policy = helper.restart;
+    bool restart = policy == RestartPolicy::Always || (policy == RestartPolicy::OnFailure && failed);
     spdlog::warn("[backend {}] helper '{}' (pid {}) {}{}", owner_, name, pid, how, restart ? ": restarting" : "");
     if (!restart) {
       std::error_code ec;

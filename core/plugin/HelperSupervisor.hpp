@@ -24,12 +24,6 @@ struct HelperSpec {
   RestartPolicy restart = RestartPolicy::OnFailure;
 };
 
-// spawn() of a name that runs with another argv or netns.
-class HelperConflict : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 class HelperSupervisor {
  public:
   struct Options {
@@ -50,8 +44,9 @@ class HelperSupervisor {
 
   // Starts the helper, or adopts the process its pidfile names when that still runs the same
   // argv in the same netns; returns its PID. Spawning a running name again with the same
-  // spec returns its PID. Throws std::invalid_argument naming the bad field, HelperConflict,
-  // or std::system_error naming the program or path.
+  // argv and netns returns its PID (and takes the new restart policy); with another argv or
+  // netns it replaces the running helper (a backend recreated with new options). Throws
+  // std::invalid_argument naming the bad field, or std::system_error naming the program or path.
   int64_t spawn(const HelperSpec& spec);
   // Stops the helper by PID (SIGTERM, SIGKILL after stopGrace) and removes its pidfile;
   // false when no helper has that name.

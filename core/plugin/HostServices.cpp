@@ -648,8 +648,6 @@ cnikit_status HostServices::helperSpawn(void* ctx, const cnikit_helper_spec* spe
     return CNIKIT_OK;
   } catch (const std::invalid_argument& e) {
     return refuse(CNIKIT_ERR_INVALID_ARGUMENT, e.what());
-  } catch (const HelperConflict& e) {
-    return refuse(CNIKIT_ERR_EXISTS, e.what());
   } catch (const std::system_error& e) {
     return refuse(CNIKIT_ERR_SYSTEM, e.what());
   } catch (const std::logic_error& e) {

@@ -146,13 +146,23 @@ TEST_F(HostHelpers, BadSpecsAreRefusedAndLeaveNothing) {
   EXPECT_EQ(cb.helper_stop(cb.host_ctx, "../x"), CNIKIT_ERR_INVALID_ARGUMENT);
 }
 
-TEST_F(HostHelpers, SpawningARunningNameAgainIsIdempotentOrAConflict) {
-  int64_t a = 0, b = 0;
+TEST_F(HostHelpers, SpawningARunningNameAgainKeepsOrReplacesIt) {
+  int64_t a = 0, b = 0, c = 0;
   ASSERT_EQ(spawn("s", {"/bin/sleep", "1000"}, &a), CNIKIT_OK);
   ASSERT_EQ(spawn("s", {"/bin/sleep", "1000"}, &b), CNIKIT_OK);
-  EXPECT_EQ(a, b);
-  EXPECT_EQ(spawn("s", {"/bin/sleep", "2000"}, &b), CNIKIT_ERR_EXISTS);
-  EXPECT_TRUE(running(a));
+  EXPECT_EQ(a, b);  // the same argv: the same process
+  // A recreated backend with new options: another argv replaces the helper.
+  ASSERT_EQ(spawn("s", {"/bin/sleep", "2000"}, &c), CNIKIT_OK);
+  EXPECT_NE(c, a);
+  EXPECT_FALSE(running(a));
+  EXPECT_TRUE(running(c));
+  EXPECT_EQ(pidInFile("s"), c);
+  // The restart policy of a running helper can change without a restart.
+  int64_t d = 0;
+  ASSERT_EQ(spawn("s", {"/bin/sleep", "2000"}, &d, CNIKIT_RESTART_NEVER), CNIKIT_OK);
+  EXPECT_EQ(d, c);
+  ASSERT_EQ(::kill(static_cast<pid_t>(c), SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(pidfile("s")); }));  // not restarted
 }
 
 TEST_F(HostHelpers, RestartsAfterAFailure) {
