@@ -48,7 +48,7 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     auto library = plugin::BackendLibrary::load(path);
     auto spec = createSpecFor(config_, backend, underlay);
     plugin::validateOptions(library->optionsSchema(), nlohmann::json::parse(spec.optionsJson), backend.name);
-    auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_);
+    auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_, plugin::HostPaths{spec.stateDir, config_.stateDir / "secrets"});
     std::filesystem::create_directories(spec.stateDir);
     backends_[backend.name] = std::make_unique<plugin::BackendInstance>(library, spec, host);
     spdlog::info("backend instance '{}': {} {} (ABI 1.{}) from {}", backend.name, library->name(), library->version(),

@@ -4,9 +4,11 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -18,7 +20,24 @@ struct Registry::Entry {
   Kind kind;
   prometheus::Counter* counter = nullptr;  // owned by the prometheus registry
   prometheus::Gauge* gauge = nullptr;
+  prometheus::Histogram* histogram = nullptr;
+  uint64_t observations = 0;  // prometheus-cpp does not expose a histogram's count
 };
+
+namespace {
+
+// The buckets prometheus client libraries use when none are given (seconds of latency).
+const std::vector<double> kDefaultBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+bool validBuckets(const std::vector<double>& buckets) {
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (!std::isfinite(buckets[i])) return false;
+    if (i > 0 && buckets[i] <= buckets[i - 1]) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Registry::Registry() : registry_(std::make_shared<prometheus::Registry>()) {}
 Registry::~Registry() = default;
@@ -29,9 +48,23 @@ int32_t Registry::add(const std::string& name, const std::string& help, Kind kin
 
 int32_t Registry::add(const std::string& name, const std::string& help, Kind kind,
                       const std::map<std::string, std::string>& labels) {
+  if (kind == Kind::Histogram) return addEntry(name, help, kind, labels, kDefaultBuckets);
+  return addEntry(name, help, kind, labels, {});
+}
+
+int32_t Registry::addHistogram(const std::string& name, const std::string& help,
+                               const std::map<std::string, std::string>& labels, const std::vector<double>& buckets) {
+  if (!validBuckets(buckets)) return -1;
+  return addEntry(name, help, Kind::Histogram, labels, buckets.empty() ? kDefaultBuckets : buckets);
+}
+
+int32_t Registry::addEntry(const std::string& name, const std::string& help, Kind kind,
+                           const std::map<std::string, std::string>& labels, const std::vector<double>& buckets) {
   if (!prometheus::CheckMetricName(name)) return -1;
-  for (const auto& [label, value] : labels)
+  for (const auto& [label, value] : labels) {
     if (!prometheus::CheckLabelName(label)) return -1;
+    if (kind == Kind::Histogram && label == "le") return -1;  // the bucket label
+  }
   std::lock_guard lock(mutex_);
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = *entries_[i];
@@ -46,12 +79,17 @@ int32_t Registry::add(const std::string& name, const std::string& help, Kind kin
   prometheus::Labels promLabels(labels.begin(), labels.end());
   try {
     // Merge: a second series of the same family finds the existing family.
-    if (kind == Kind::Counter) {
-      auto& family = prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
-      entry->counter = &family.Add(promLabels);
-    } else {
-      auto& family = prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
-      entry->gauge = &family.Add(promLabels);
+    switch (kind) {
+      case Kind::Counter:
+        entry->counter = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry_).Add(promLabels);
+        break;
+      case Kind::Gauge:
+        entry->gauge = &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add(promLabels);
+        break;
+      case Kind::Histogram:
+        entry->histogram =
+            &prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_).Add(promLabels, buckets);
+        break;
     }
   } catch (const std::exception&) {
     return -1;  // the name is taken by another type registered directly on prometheus()
@@ -66,7 +104,7 @@ void Registry::increment(int32_t id, double value) {
   Entry& e = *entries_[id];
   if (e.counter) {
     if (value >= 0) e.counter->Increment(value);  // counters only go up
-  } else {
+  } else if (e.gauge) {
     e.gauge->Increment(value);
   }
 }
@@ -78,12 +116,23 @@ void Registry::set(int32_t id, double value) {
   if (e.gauge) e.gauge->Set(value);
 }
 
+void Registry::observe(int32_t id, double value) {
+  std::lock_guard lock(mutex_);
+  if (id < 0 || static_cast<size_t>(id) >= entries_.size()) return;
+  Entry& e = *entries_[id];
+  if (!e.histogram || std::isnan(value)) return;
+  e.histogram->Observe(value);
+  ++e.observations;
+}
+
 double Registry::value(int32_t id) const {
   std::lock_guard lock(mutex_);
   if (id < 0 || static_cast<size_t>(id) >= entries_.size())
     throw std::out_of_range("metrics: unknown metric id " + std::to_string(id));
   const Entry& e = *entries_[id];
-  return e.counter ? e.counter->Value() : e.gauge->Value();
+  if (e.counter) return e.counter->Value();
+  if (e.gauge) return e.gauge->Value();
+  return static_cast<double>(e.observations);
 }
 
 std::string Registry::serialize() const {

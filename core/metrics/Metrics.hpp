@@ -13,7 +13,7 @@ class Registry;
 
 namespace cnikit::metrics {
 
-enum class Kind { Counter, Gauge };
+enum class Kind { Counter, Gauge, Histogram };
 
 class Registry {
  public:
@@ -26,15 +26,24 @@ class Registry {
   // family per name, one series per label set; the id names the series.
   int32_t add(const std::string& name, const std::string& help, Kind kind,
               const std::map<std::string, std::string>& labels);
+  // A histogram series; buckets are upper bounds, strictly ascending and finite (empty: the
+  // prometheus defaults). -1 as for add(), or for bad buckets.
+  int32_t addHistogram(const std::string& name, const std::string& help,
+                       const std::map<std::string, std::string>& labels, const std::vector<double>& buckets = {});
   void increment(int32_t id, double value);  // counter or gauge
   void set(int32_t id, double value);        // gauge only
-  double value(int32_t id) const;  // throws std::out_of_range for an unknown id
+  void observe(int32_t id, double value);    // histogram only
+  // Counter or gauge value, or a histogram's sample count; throws std::out_of_range for an
+  // unknown id.
+  double value(int32_t id) const;
   std::shared_ptr<prometheus::Registry> prometheus() const { return registry_; }
   // Text exposition format of everything registered.
   std::string serialize() const;
 
  private:
   struct Entry;
+  int32_t addEntry(const std::string& name, const std::string& help, Kind kind,
+                   const std::map<std::string, std::string>& labels, const std::vector<double>& buckets);
   mutable std::mutex mutex_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::vector<std::unique_ptr<Entry>> entries_;
