@@ -243,6 +243,8 @@ TEST_F(AgentCni, BadInputGetsItsCodeAndLeavesNothing) {
               "missing netns");
   expectError(cni("ADD", "c1", p.path(), netconf("9.9.9")), 1, "9.9.9", "wrong version");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"mtu\":\"abc\"")), 7, "mtu", "mtu type");
+  expectError(cni("ADD", "c1", p.path(), R"({"cniVersion":"1.0.0","name":"it","agentSocket":")" + socket_ + "\"}"), 7,
+              "\"type\"", "no type");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"runtimeConfig\":{\"ips\":[\"10.77.300.1/24\"]}")), 7,
               "10.77.300.1", "bad runtimeConfig ip");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"runtimeConfig\":{\"ips\":[\"192.168.250.7/24\"]}")),
