@@ -11,6 +11,7 @@
 #include "core/cni/Error.hpp"
 #include "core/cni/Result.hpp"
 #include "core/cni/Version.hpp"
+#include "core/agent/PodInterface.hpp"
 #include "core/agent/PolicyController.hpp"
 
 namespace cnikit::agent {
@@ -242,7 +243,19 @@ std::string CniService::add(const cni::Request& request) {
                               a.gateway ? a.gateway->str() : "", a.subnet.str(), a.poolCidr.str()});
   }
 
-  plugin::PodResult pod = backend.podAdd(podRequest);
+  plugin::PodResult pod;
+  try {
+    pod = backend.podAdd(podRequest);
+  } catch (const plugin::BackendError& e) {
+    // EXISTS: the pod already has an interface of this name. If it carries the address IPAM just gave
+    // back (allocation is idempotent for this container and ifname), releasing it would let
+    // another pod have an address still in use here: keep it for this container's DEL or GC.
+    std::vector<std::string> addresses;
+    for (const auto& ip : podRequest.ips) addresses.push_back(ip.address);
+    if (e.status() == CNIKIT_ERR_EXISTS && podInterfaceMayCarry(request.netns, request.ifname, addresses))
+      releaseAddresses.dismiss();
+    throw;
+  }
   RollbackGuard removeInterface([&] { backend.podDel(podRequest); });
 
   Endpoint endpoint;
