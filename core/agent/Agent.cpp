@@ -175,16 +175,17 @@ void Agent::serveConnection(int fd) {
         response = {{"error", e.what()}};
       }
     }
-    if (!rpc::writeFrame(fd, response.dump())) break;
+    // Replace, not throw, on bytes that are not UTF-8: a reply must always go out.
+    if (!rpc::writeFrame(fd, response.dump(-1, ' ', false, json::error_handler_t::replace))) break;
   }
 }
 
 json Agent::dispatch(const json& request) {
   std::string method = request.value("method", "");
   if (method == rpc::kCniMethod) {
-    auto cniRequest = rpc::parseCniRequest(request.dump());
+    auto cniRequest = rpc::cniRequestFromObject(request);
     auto response = cni_->handle(cniRequest.env, cniRequest.stdinText);
-    return json::parse(rpc::makeCniResponse({response.exitCode, response.stdoutText, ""}));
+    return rpc::cniResponseObject({response.exitCode, std::move(response.stdoutText), ""});
   }
   if (method == "status") return status();
   if (method == "ipam.list") return ipamList();

@@ -140,7 +140,7 @@ CniService::CniService(const AgentConfig& config, store::Store& store, ipam::Ipa
 }
 
 CniResponse CniService::handle(const std::map<std::string, std::string>& env, const std::string& stdinText) {
-  std::string version = cni::sniffVersion(stdinText);
+  std::string version;  // the caller's spec version, for rendering an error
   try {
     try {
       cni::Request request = cni::parseRequest(env, stdinText);
@@ -175,11 +175,14 @@ CniResponse CniService::handle(const std::map<std::string, std::string>& env, co
       throw CniError(cniCodeFor(e), e.what());
     }
   } catch (const CniError& e) {
+    // Only a request that failed to parse needs its version guessed: no second parse otherwise.
+    if (version.empty()) version = cni::sniffVersion(stdinText);
     metrics_.increment(errorCounter_, 1);
     spdlog::warn("CNI {} failed: code {}: {}", env.count("CNI_COMMAND") ? env.at("CNI_COMMAND") : "?", e.code(),
                  e.msg());
     return {1, cni::renderError(e, version)};
   } catch (const std::exception& e) {
+    if (version.empty()) version = cni::sniffVersion(stdinText);
     metrics_.increment(errorCounter_, 1);
     spdlog::error("CNI request failed: {}", e.what());
     return {1, cni::renderError(CniError(cni::kInternal, e.what()), version)};
