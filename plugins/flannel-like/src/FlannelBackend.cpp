@@ -170,31 +170,31 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   NetlinkSocket podSock = must(NetlinkSocket::openIn(podNs), "");
 
   const std::string hostName = hostVethName(req.containerId, req.ifname);
-  auto podIfTaken = [&] { return must(findLink(podSock, req.ifname), where).has_value(); };
-  auto hostVethTaken = [&] { return must(findLink(hostSock, hostName), "host namespace").has_value(); };
-  bool podTaken = podIfTaken(), hostTaken = hostVethTaken();
-  // A pair this backend retired on DEL keeps both names until its batch is deleted (a re-ADD
-  // right after DEL): delete the batch now, then look again. Only then: no extra lookups on
-  // the common path.
-  if (podTaken || hostTaken) {
+  // Called only when creating the pair failed with EEXIST: the common path makes no lookups.
+  // Returns the pair to adopt, if any; throws EXISTS when the pod's name is not ours.
+  auto resolveNameConflict = [&]() -> std::optional<std::pair<LinkInfo, LinkInfo>> {
+    // A pair this backend retired on DEL keeps both names until its batch is deleted (a re-ADD
+    // right after DEL): delete the batch now, then look.
     must(reaper_->flush(), "deleting retired veths");
-    podTaken = podIfTaken();
-    hostTaken = hostVethTaken();
-  }
-  // A retried ADD adopts the pair its interrupted predecessor made and repairs it below: the
-  // address IPAM gives back is the same one, so the result is as if the first ADD had finished.
-  std::optional<std::pair<LinkInfo, LinkInfo>> leftover;
-  if (podTaken) {
-    leftover = leftoverPair(hostSock, podSock, hostName, req.ifname);
-    if (!leftover) throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
-    host_.warn("flannel-like: adopting the veth pair '" + hostName + "'/'" + req.ifname + "' an interrupted ADD of container " +
-               req.containerId + " left behind");
-  } else if (hostTaken) {
-    // Same container and ifname, but its pod end is not in the pod: a leftover of an ADD that
-    // never finished (e.g. the agent died). It carries nothing: replace it.
-    host_.warn("flannel-like: removing stale host veth '" + hostName + "' of container " + req.containerId);
-    must(deleteLink(hostSock, hostName), "removing stale host veth");
-  }
+    bool podTaken = must(findLink(podSock, req.ifname), where).has_value();
+    bool hostTaken = must(findLink(hostSock, hostName), "host namespace").has_value();
+    if (podTaken) {
+      // A retried ADD adopts the pair its interrupted predecessor made and repairs it: the
+      // address IPAM gives back is the same one, so the result is as if the first ADD had finished.
+      auto leftover = leftoverPair(hostSock, podSock, hostName, req.ifname);
+      if (!leftover) throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+      host_.warn("flannel-like: adopting the veth pair '" + hostName + "'/'" + req.ifname +
+                 "' an interrupted ADD of container " + req.containerId + " left behind");
+      return leftover;
+    }
+    if (hostTaken) {
+      // Same container and ifname, but its pod end is not in the pod: a leftover of an ADD that
+      // never finished (e.g. the agent died). It carries nothing: replace it.
+      host_.warn("flannel-like: removing stale host veth '" + hostName + "' of container " + req.containerId);
+      must(deleteLink(hostSock, hostName), "removing stale host veth");
+    }
+    return std::nullopt;
+  };
 
   LinkInfo bridge;
   {
@@ -222,13 +222,18 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   spec.peerMac = mac;
   spec.master = bridge.index;
   spec.up = true;
-  if (leftover) {
-    repairPair(hostSock, podSock, leftover->first, leftover->second, spec, ips, where);
-  } else if (auto created = createVeth(hostSock, spec); !created) {
-    auto raced = findLink(podSock, req.ifname);  // the kernel does not say which name was taken
-    if (created.error().code == EEXIST && raced.ok() && raced.value())
-      throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
-    fail(created.error(), "");
+  std::optional<std::pair<LinkInfo, LinkInfo>> leftover;
+  if (auto created = createVeth(hostSock, spec); !created) {
+    if (created.error().code != EEXIST) fail(created.error(), "");
+    leftover = resolveNameConflict();
+    if (leftover) {
+      repairPair(hostSock, podSock, leftover->first, leftover->second, spec, ips, where);
+    } else if (auto again = createVeth(hostSock, spec); !again) {
+      auto raced = findLink(podSock, req.ifname);  // the kernel does not say which name was taken
+      if (again.error().code == EEXIST && raced.ok() && raced.value())
+        throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+      fail(again.error(), "");
+    }
   }
   rollback.add([&hostSock, hostName] { (void)deleteLink(hostSock, hostName); });
 
