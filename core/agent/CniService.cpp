@@ -8,11 +8,11 @@
 #include <functional>
 #include <set>
 
+#include "core/agent/PodInterface.hpp"
+#include "core/agent/PolicyController.hpp"
 #include "core/cni/Error.hpp"
 #include "core/cni/Result.hpp"
 #include "core/cni/Version.hpp"
-#include "core/agent/PodInterface.hpp"
-#include "core/agent/PolicyController.hpp"
 
 namespace cnikit::agent {
 namespace {

@@ -79,7 +79,7 @@ void requireBasics(const sdk::PodRequest& req) {
 // recorded the pod): the pod's interface and our host veth, named after (container id,
 // ifname), are each other's peers. Anything else under the pod's interface name is not ours.
 std::optional<std::pair<LinkInfo, LinkInfo>> leftoverPair(NetlinkSocket& hostSock, NetlinkSocket& podSock,
-                                                           const std::string& hostName, const std::string& ifname) {
+                                                          const std::string& hostName, const std::string& ifname) {
   auto host = findLink(hostSock, hostName);
   auto pod = findLink(podSock, ifname);
   if (!host.ok() || !pod.ok() || !host.value() || !pod.value()) return std::nullopt;
@@ -109,7 +109,8 @@ void repairPair(NetlinkSocket& hostSock, NetlinkSocket& podSock, const LinkInfo&
     if (a.scope == RT_SCOPE_LINK) continue;  // IPv6 link-local: the kernel's own
     bool handedOut = false;
     for (const auto& ip : ips) handedOut = handedOut || ip.address == a.prefix;
-    if (!handedOut) must(deleteAddress(podSock, pod.index, a.prefix), "removing stale " + a.prefix.str() + " from " + podIf);
+    if (!handedOut)
+      must(deleteAddress(podSock, pod.index, a.prefix), "removing stale " + a.prefix.str() + " from " + podIf);
   }
 }
 

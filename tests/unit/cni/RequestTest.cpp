@@ -294,7 +294,8 @@ TEST(Request, UnsupportedVersionIsIncompatibleAndListsSupported) {
 }
 
 TEST(Request, CniVersionsPicksTheHighestSupported) {
-  auto req = parseRequest(addEnv(), R"({"cniVersions": ["0.3.1", "1.0.0", "7.0.0", "0.4.0"], "name": "n", "type": "t"})");
+  auto req =
+      parseRequest(addEnv(), R"({"cniVersions": ["0.3.1", "1.0.0", "7.0.0", "0.4.0"], "name": "n", "type": "t"})");
   EXPECT_EQ(req.conf.cniVersion, "1.0.0");
 }
 
