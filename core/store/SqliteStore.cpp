@@ -211,7 +211,6 @@ class SqliteStore::Impl {
     SqliteConnection& conn;
     Revision revision = 0;
     int64_t seq = 0;
-    bool watched = false;  // wrote a key a watch of this process follows
 
     Revision bump() {
       if (revision) return revision;
@@ -231,7 +230,6 @@ class SqliteStore::Impl {
       return revision;
     }
     void event(int64_t type, std::string_view key, std::string_view value, Revision create, LeaseId lease) {
-      watched = watched || impl.isWatched(key);
       Query q(sql(conn, kInsertEvent));
       q.bind(1, revision).bind(2, seq++).bind(3, type).bindBlob(4, key);
       if (type == kEventPut) q.bindBlob(5, value).bind(6, create).bind(7, lease);
@@ -281,10 +279,7 @@ class SqliteStore::Impl {
     WriteContext ctx{*this, *conn};
     auto result = body(ctx);
     tx.commit();
-    // Only a write a watch follows wakes the store thread: a CNI ADD writes 4 keys nobody
-    // watches, and each wake-up is a read transaction and two context switches on the hot
-    // path. Writes of other processes are found by the poll, as before.
-    if (ctx.watched) wakeWatches();
+    if (ctx.revision) wakeWatches();
     return result;
   }
 
@@ -342,14 +337,6 @@ class SqliteStore::Impl {
     int64_t current = nextExpiry_.load();
     while (at < current && !nextExpiry_.compare_exchange_weak(current, at)) {
     }
-  }
-
-  bool isWatched(std::string_view key) {
-    if (watchCount_.load(std::memory_order_relaxed) == 0) return false;
-    std::lock_guard lock(watchMutex_);
-    for (const auto& w : watches_)
-      if (key.starts_with(w->prefix)) return true;
-    return false;
   }
 
   void wakeWatches() {
