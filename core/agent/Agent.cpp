@@ -88,12 +88,39 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
 void Agent::bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets) {
   backend.localNodeUpdate(localNodeFor(config_, name, subnets, underlay_));
   backend.start();
-  std::vector<plugin::PodRequest> pods;
-  for (const auto& endpoint : endpoints_->list())
-    if (endpoint.backend == name) pods.push_back(podRequestFor(endpoint));
-  backend.podsSync(pods);
+  backend.podsSync(podsOf(name));
   std::lock_guard lock(subnetsMutex_);
   subnets_ = subnets;
+}
+
+// The pods this node holds for one instance: every recorded endpoint, and every attachment
+// IPAM holds addresses for without an endpoint yet (an ADD the agent died in: its retry adopts
+// the interface, so pods_sync must not sweep it).
+std::vector<plugin::PodRequest> Agent::podsOf(const std::string& instance) {
+  std::vector<plugin::PodRequest> pods;
+  std::set<std::pair<std::string, std::string>> recorded;
+  for (const auto& endpoint : endpoints_->list()) {
+    recorded.insert({endpoint.containerId, endpoint.ifname});
+    if (endpoint.backend == instance) pods.push_back(podRequestFor(endpoint));
+  }
+  std::map<std::pair<std::string, std::string>, plugin::PodRequest> inFlight;
+  for (const auto& pool : config_.pools) {
+    if (pool.backend != instance) continue;
+    for (const auto& a : ipam_->list(pool.name)) {
+      if (recorded.count({a.containerId, a.ifname})) continue;
+      auto& pod = inFlight[{a.containerId, a.ifname}];
+      pod.containerId = a.containerId;
+      pod.ifname = a.ifname;
+      pod.netns = a.netns;
+      pod.podNamespace = a.podNamespace;
+      pod.podName = a.podName;
+      pod.pool = a.pool;
+      pod.ips.push_back({a.address.family(), a.address.str() + "/" + std::to_string(a.subnet.prefixLength()),
+                         a.gateway ? a.gateway->str() : "", a.subnet.str(), a.poolCidr.str()});
+    }
+  }
+  for (auto& [key, pod] : inFlight) pods.push_back(std::move(pod));
+  return pods;
 }
 
 void Agent::localSubnetsChanged(const NodeSubnets& current) {
@@ -288,16 +315,17 @@ void Agent::serveConnection(int fd) {
         response = {{"error", e.what()}};
       }
     }
-    if (!rpc::writeFrame(fd, response.dump())) break;
+    // Replace, not throw, on bytes that are not UTF-8: a reply must always go out.
+    if (!rpc::writeFrame(fd, response.dump(-1, ' ', false, json::error_handler_t::replace))) break;
   }
 }
 
 json Agent::dispatch(const json& request) {
   std::string method = request.value("method", "");
   if (method == rpc::kCniMethod) {
-    auto cniRequest = rpc::parseCniRequest(request.dump());
+    auto cniRequest = rpc::cniRequestFromObject(request);
     auto response = cni_->handle(cniRequest.env, cniRequest.stdinText);
-    return json::parse(rpc::makeCniResponse({response.exitCode, response.stdoutText, ""}));
+    return rpc::cniResponseObject({response.exitCode, std::move(response.stdoutText), ""});
   }
   if (method == "status") return status();
   if (method == "ipam.list") return ipamList();

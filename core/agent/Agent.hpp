@@ -56,6 +56,7 @@ class Agent {
   void loadClusterConfig();
   void bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets);
   void localSubnetsChanged(const NodeSubnets& current);
+  std::vector<plugin::PodRequest> podsOf(const std::string& instance);
   void watchClusterConfig();
   void clusterConfigChanged(const std::string& text);
   void serveConnection(int fd);

@@ -8,11 +8,12 @@
 #include <functional>
 #include <set>
 
+#include "core/agent/LocalNode.hpp"
+#include "core/agent/PodInterface.hpp"
+#include "core/agent/PolicyController.hpp"
 #include "core/cni/Error.hpp"
 #include "core/cni/Result.hpp"
 #include "core/cni/Version.hpp"
-#include "core/agent/LocalNode.hpp"
-#include "core/agent/PolicyController.hpp"
 
 namespace cnikit::agent {
 namespace {
@@ -172,7 +173,7 @@ CniService::CniService(const AgentConfig& config, store::Store& store, ipam::Ipa
 }
 
 CniResponse CniService::handle(const std::map<std::string, std::string>& env, const std::string& stdinText) {
-  std::string version = cni::sniffVersion(stdinText);
+  std::string version;  // the caller's spec version, for rendering an error
   try {
     try {
       cni::Request request = cni::parseRequest(env, stdinText);
@@ -207,11 +208,14 @@ CniResponse CniService::handle(const std::map<std::string, std::string>& env, co
       throw CniError(cniCodeFor(e), e.what());
     }
   } catch (const CniError& e) {
+    // Only a request that failed to parse needs its version guessed: no second parse otherwise.
+    if (version.empty()) version = cni::sniffVersion(stdinText);
     metrics_.increment(errorCounter_, 1);
     spdlog::warn("CNI {} failed: code {}: {}", env.count("CNI_COMMAND") ? env.at("CNI_COMMAND") : "?", e.code(),
                  e.msg());
     return {1, cni::renderError(e, version)};
   } catch (const std::exception& e) {
+    if (version.empty()) version = cni::sniffVersion(stdinText);
     metrics_.increment(errorCounter_, 1);
     spdlog::error("CNI request failed: {}", e.what());
     return {1, cni::renderError(CniError(cni::kInternal, e.what()), version)};
@@ -278,7 +282,19 @@ std::string CniService::add(const cni::Request& request) {
                               a.gateway ? a.gateway->str() : "", a.subnet.str(), a.poolCidr.str()});
   }
 
-  plugin::PodResult pod = backend.podAdd(podRequest);
+  plugin::PodResult pod;
+  try {
+    pod = backend.podAdd(podRequest);
+  } catch (const plugin::BackendError& e) {
+    // EXISTS: the pod already has an interface of this name. If it carries the address IPAM just gave
+    // back (allocation is idempotent for this container and ifname), releasing it would let
+    // another pod have an address still in use here: keep it for this container's DEL or GC.
+    std::vector<std::string> addresses;
+    for (const auto& ip : podRequest.ips) addresses.push_back(ip.address);
+    if (e.status() == CNIKIT_ERR_EXISTS && podInterfaceMayCarry(request.netns, request.ifname, addresses))
+      releaseAddresses.dismiss();
+    throw;
+  }
   RollbackGuard removeInterface([&] { backend.podDel(podRequest); });
 
   Endpoint endpoint;

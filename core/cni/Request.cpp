@@ -134,6 +134,9 @@ NetConf parseNetConf(json j, Command command) {
     invalidConfig("name", "\"" + conf.name + "\" must start with a letter or digit and hold only letters, digits, '_', '.', '-'");
   }
   conf.type = optionalString(j, "type", "type");
+  // The runtime found this executable through "type"; without it the config is not one.
+  if (conf.type.empty())
+    invalidConfig("type", "missing (every network configuration names its plugin, e.g. \"cnikit\")");
   conf.pool = optionalString(j, "pool", "pool");
 
   conf.agentSocket = optionalString(j, "agentSocket", "agentSocket");

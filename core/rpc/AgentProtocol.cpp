@@ -50,8 +50,10 @@ CniResponse parseCniResponse(std::string_view text) {
   return r;
 }
 
-CniRequest parseCniRequest(std::string_view text) {
-  json j = parseObject(text, "request");
+CniRequest parseCniRequest(std::string_view text) { return cniRequestFromObject(parseObject(text, "request")); }
+
+CniRequest cniRequestFromObject(const json& j) {
+  if (!j.is_object()) throw ProtocolError("request is not a JSON object");
   auto method = stringField(j, "method", "request", true);
   if (method != kCniMethod) throw ProtocolError("request: unknown method \"" + method + "\"");
   CniRequest r;
@@ -67,10 +69,12 @@ CniRequest parseCniRequest(std::string_view text) {
   return r;
 }
 
-std::string makeCniResponse(const CniResponse& response) {
+std::string makeCniResponse(const CniResponse& response) { return dump(cniResponseObject(response)); }
+
+json cniResponseObject(const CniResponse& response) {
   json j = {{"exitCode", response.exitCode}, {"stdout", response.stdout_}};
   if (!response.stderr_.empty()) j["stderr"] = response.stderr_;
-  return dump(j);
+  return j;
 }
 
 }  // namespace cnikit::rpc

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace cnikit::rpc {
 
 inline constexpr const char* kCniMethod = "cni";
@@ -41,5 +43,8 @@ CniResponse parseCniResponse(std::string_view text);  // throws ProtocolError
 // Agent side.
 CniRequest parseCniRequest(std::string_view text);  // throws ProtocolError
 std::string makeCniResponse(const CniResponse& response);
+// The same for a frame the agent has parsed already (to read "method"): one parse per hop.
+CniRequest cniRequestFromObject(const nlohmann::json& request);  // throws ProtocolError
+nlohmann::json cniResponseObject(const CniResponse& response);
 
 }  // namespace cnikit::rpc

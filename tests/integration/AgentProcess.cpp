@@ -71,6 +71,14 @@ AgentProcess::AgentProcess(const std::string& cnikitd, const std::string& netnsP
 
 AgentProcess::~AgentProcess() { stop(); }
 
+void AgentProcess::crash() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 int AgentProcess::stop() {
   if (pid_ <= 0) return 0;
   kill(pid_, SIGTERM);

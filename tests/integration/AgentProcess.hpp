@@ -22,6 +22,8 @@ class AgentProcess {
   pid_t pid() const { return pid_; }
   // SIGTERM and wait; returns the exit status.
   int stop();
+  // SIGKILL, as a crash: no shutdown code runs. Waits until it is gone.
+  void crash();
   std::string log() const;  // stderr so far
 
  private:

@@ -8,6 +8,7 @@
 #include <future>
 #include <set>
 
+#include "core/store/StoreFactory.hpp"
 #include "tests/integration/AgentProcess.hpp"
 #include "tests/integration/CniInvoker.hpp"
 #include "tests/support/Command.hpp"
@@ -244,6 +245,8 @@ TEST_F(AgentCni, BadInputGetsItsCodeAndLeavesNothing) {
               "missing netns");
   expectError(cni("ADD", "c1", p.path(), netconf("9.9.9")), 1, "9.9.9", "wrong version");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"mtu\":\"abc\"")), 7, "mtu", "mtu type");
+  expectError(cni("ADD", "c1", p.path(), R"({"cniVersion":"1.0.0","name":"it","agentSocket":")" + socket_ + "\"}"), 7,
+              "\"type\"", "no type");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"runtimeConfig\":{\"ips\":[\"10.77.300.1/24\"]}")), 7,
               "10.77.300.1", "bad runtimeConfig ip");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"runtimeConfig\":{\"ips\":[\"192.168.250.7/24\"]}")),
@@ -385,6 +388,78 @@ TEST_F(AgentCni, NodeLeaveRemovesEverythingTheNodeHad) {
   agent_ = std::make_unique<AgentProcess>(CNIKITD_PATH, host_->path(), dir_,
                                           agentConfig(dir_, BACKEND_DIR, kDualStackPool), socket_);
   EXPECT_EQ(allocations().size(), 0u);
+}
+
+// The agent killed in an ADD after the backend made the pod's interface and before the
+// endpoint was recorded: the store holds the addresses (IPAM wrote them first) but no
+// endpoint, the kernel holds the veth pair. Then the agent comes back.
+class AgentCniCrash : public AgentCni {
+ protected:
+  void crashBeforeTheEndpointIsRecorded(const std::string& containerId) {
+    agent_->crash();
+    {
+      auto store = store::openStore({"sqlite", (dir_ / "state" / "store.db").string(), {}});
+      ASSERT_TRUE(store->remove("/cnikit/v1/endpoints/it-node/" + containerId + "/eth0"));
+    }
+    agent_ = std::make_unique<AgentProcess>(CNIKITD_PATH, host_->path(), dir_,
+                                            agentConfig(dir_, BACKEND_DIR, kDualStackPool), socket_);
+  }
+};
+
+// The retried ADD (no DEL in between, as a runtime does after a timeout) adopts the pair,
+// repairs what the first ADD had not done yet, and answers with the same addresses.
+TEST_F(AgentCniCrash, RetriedAddAdoptsAndRepairsTheInterface) {
+  auto first = add("a");
+  ASSERT_EQ(first.exitCode, 0) << first.describe();
+  const std::string hostVeth = first.json()["interfaces"][0]["name"];
+  ASSERT_NO_FATAL_FAILURE(crashBeforeTheEndpointIsRecorded("c-a"));
+  // Steps the first ADD may not have reached: addresses and routes, the bridge port.
+  ASSERT_EQ(runInNetns(pod("a").path(), {"ip", "addr", "flush", "dev", "eth0"}).exitCode, 0);
+  ASSERT_EQ(runInNetns(host_->path(), {"ip", "link", "set", hostVeth, "nomaster"}).exitCode, 0);
+
+  auto retried = add("a");
+  ASSERT_EQ(retried.exitCode, 0) << retried.describe();
+  EXPECT_EQ(addressOf(retried.json(), true), addressOf(first.json(), true));
+  EXPECT_EQ(addressOf(retried.json(), false), addressOf(first.json(), false));
+  EXPECT_EQ(retried.json()["interfaces"][0]["name"], hostVeth);
+  auto check = cni("CHECK", "c-a", pod("a").path(), netconf("1.0.0", ",\"prevResult\":" + retried.json().dump()));
+  EXPECT_EQ(check.exitCode, 0) << check.describe();
+
+  auto b = add("b");
+  ASSERT_EQ(b.exitCode, 0) << b.describe();
+  EXPECT_NE(addressOf(b.json(), true), addressOf(first.json(), true));
+  EXPECT_NE(addressOf(b.json(), false), addressOf(first.json(), false));
+  EXPECT_TRUE(ping(pod("b").path(), addressOf(first.json(), true)));
+  EXPECT_EQ(allocations().size(), 4u);
+  EXPECT_EQ(hostVeths(), 2u);
+
+  EXPECT_EQ(cni("DEL", "c-a", pod("a").path(), netconf()).exitCode, 0);
+  EXPECT_EQ(cni("DEL", "c-b", pod("b").path(), netconf()).exitCode, 0);
+  EXPECT_EQ(allocations().size(), 0u);
+  EXPECT_EQ(hostVeths(), 0u);
+}
+
+// An interface of the pod's name that is not the peer of this container's host veth is not
+// adopted (code 100), and the addresses it carries stay with the container until its DEL:
+// no other pod is given them.
+TEST_F(AgentCniCrash, InterfaceNotOursKeepsTheAddressesItCarries) {
+  auto first = add("a");
+  ASSERT_EQ(first.exitCode, 0) << first.describe();
+  const std::string hostVeth = first.json()["interfaces"][0]["name"];
+  ASSERT_NO_FATAL_FAILURE(crashBeforeTheEndpointIsRecorded("c-a"));
+  // Off the bridge and renamed: an interface no pod of this backend owns.
+  ASSERT_EQ(runInNetns(host_->path(), {"ip", "link", "set", hostVeth, "nomaster", "name", "cnkt-moved"}).exitCode, 0);
+
+  auto retried = add("a");
+  EXPECT_EQ(retried.json()["code"], 100) << retried.describe();
+  EXPECT_EQ(allocations().size(), 2u);
+  auto b = add("b");
+  ASSERT_EQ(b.exitCode, 0) << b.describe();
+  EXPECT_NE(addressOf(b.json(), true), addressOf(first.json(), true));
+  EXPECT_NE(addressOf(b.json(), false), addressOf(first.json(), false));
+
+  EXPECT_EQ(cni("DEL", "c-a", pod("a").path(), netconf()).exitCode, 0);
+  EXPECT_EQ(allocations().size(), 2u);  // only c-b's
 }
 
 class AgentCniSmallPool : public AgentCni {

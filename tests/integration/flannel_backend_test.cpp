@@ -242,6 +242,31 @@ TEST_F(FlannelTest, TakenIfnameIsExistsAndLeavesNothing) {
   EXPECT_EQ(cs::linkNames(pod1_.path()), (std::vector<std::string>{"eth0", "eth0p", "lo"}));
 }
 
+// An ADD retried after the agent died (no DEL in between) finds the pair its first attempt
+// made: it adopts and repairs it. Another container's ADD with the same ifname does not.
+TEST_F(FlannelTest, RetriedAddAdoptsAndRepairsItsOwnPairOnly) {
+  start();
+  auto r = request("c0ffee07", pod1_.path(), 8);
+  auto first = add(r);
+  // What an interrupted first attempt may have left: an address missing, one not handed out.
+  for (auto args : {std::vector<std::string>{"ip", "addr", "del", "10.244.1.8/24", "dev", "eth0"},
+                    std::vector<std::string>{"ip", "addr", "add", "10.244.1.99/24", "dev", "eth0"}})
+    ASSERT_EQ(cs::runInNetns(pod1_.path(), args).exitCode, 0);
+  auto again = add(r);
+  EXPECT_EQ(again.hostIfname, first.hostIfname);
+  EXPECT_EQ(again.containerMac, first.containerMac);
+  check(r);
+  auto addresses = cs::runInNetns(pod1_.path(), {"ip", "-o", "addr", "show", "dev", "eth0"});
+  EXPECT_EQ(addresses.out.find("10.244.1.99"), std::string::npos) << addresses.out;
+  EXPECT_NE(addresses.out.find("10.244.1.8/24"), std::string::npos) << addresses.out;
+
+  std::string message = expectError(CNIKIT_ERR_EXISTS, [&] { add(request("c0ffee08", pod1_.path(), 9)); });
+  EXPECT_NE(message.find("'eth0'"), std::string::npos) << message;
+  check(r);  // the other container's attempt left the pair alone
+  del(r);
+  EXPECT_TRUE(veths(cs::linkNames(host_.path())).empty());
+}
+
 TEST_F(FlannelTest, FailureAfterTheVethExistsRollsItBack) {
   start();
   // IPv6 off in the pod: the veth is created, then adding the IPv6 address fails.

@@ -11,6 +11,7 @@
 #include <cnikit/toolkit/Veth.hpp>
 
 #include <arpa/inet.h>
+#include <linux/rtnetlink.h>
 
 #include <cerrno>
 #include <optional>
@@ -83,6 +84,45 @@ void requireBasics(const sdk::PodRequest& req) {
   if (auto valid = validateIfname(req.ifname); !valid) invalid("ifname: " + valid.error().message);
 }
 
+// The pair an interrupted ADD of this very container left behind (the agent died before it
+// recorded the pod): the pod's interface and our host veth, named after (container id,
+// ifname), are each other's peers. Anything else under the pod's interface name is not ours.
+std::optional<std::pair<LinkInfo, LinkInfo>> leftoverPair(NetlinkSocket& hostSock, NetlinkSocket& podSock,
+                                                          const std::string& hostName, const std::string& ifname) {
+  auto host = findLink(hostSock, hostName);
+  auto pod = findLink(podSock, ifname);
+  if (!host.ok() || !pod.ok() || !host.value() || !pod.value()) return std::nullopt;
+  const LinkInfo& h = *host.value();
+  const LinkInfo& p = *pod.value();
+  if (h.kind != "veth" || p.kind != "veth" || h.link != p.index || p.link != h.index) return std::nullopt;
+  return std::pair{h, p};
+}
+
+// Brings an adopted pair to what createVeth makes (MTU, MAC, bridge port, up) and takes off
+// the pod side any address this ADD does not hand out: it may belong to someone else by now.
+void repairPair(NetlinkSocket& hostSock, NetlinkSocket& podSock, const LinkInfo& host, const LinkInfo& pod,
+                const VethSpec& spec, const std::vector<PodIp>& ips, const std::string& where) {
+  LinkChanges hostChanges;
+  hostChanges.mtu = spec.mtu;
+  hostChanges.master = spec.master;
+  hostChanges.up = spec.up;
+  must(changeLink(hostSock, host.index, hostChanges), "repairing host veth '" + host.name + "'");
+  const std::string podIf = "'" + pod.name + "' in " + where;
+  if (spec.peerMac && pod.mac != *spec.peerMac) {
+    // The kernel applies a MAC before the up/down flag of the same message: go down first.
+    must(setLinkUp(podSock, pod.index, false), "repairing " + podIf);
+    must(setLinkMac(podSock, pod.index, *spec.peerMac), "repairing " + podIf);
+  }
+  if (pod.mtu != spec.mtu) must(setLinkMtu(podSock, pod.index, spec.mtu), "repairing " + podIf);
+  for (const auto& a : must(listAddresses(podSock, pod.index), where)) {
+    if (a.scope == RT_SCOPE_LINK) continue;  // IPv6 link-local: the kernel's own
+    bool handedOut = false;
+    for (const auto& ip : ips) handedOut = handedOut || ip.address == a.prefix;
+    if (!handedOut)
+      must(deleteAddress(podSock, pod.index, a.prefix), "removing stale " + a.prefix.str() + " from " + podIf);
+  }
+}
+
 Netns openPodNetns(const std::string& path) {
   if (path.empty()) invalid("pod network namespace path is empty");
   auto ns = Netns::open(path);
@@ -141,24 +181,31 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   NetlinkSocket podSock = must(NetlinkSocket::openIn(podNs), "");
 
   const std::string hostName = hostVethName(req.containerId, req.ifname);
-  auto podIfTaken = [&] { return must(findLink(podSock, req.ifname), where).has_value(); };
-  auto hostVethTaken = [&] { return must(findLink(hostSock, hostName), "host namespace").has_value(); };
-  bool podTaken = podIfTaken(), hostTaken = hostVethTaken();
-  // A pair this backend retired on DEL keeps both names until its batch is deleted (a re-ADD
-  // right after DEL): delete the batch now, then look again. Only then: no extra lookups on
-  // the common path.
-  if (podTaken || hostTaken) {
+  // Called only when creating the pair failed with EEXIST: the common path makes no lookups.
+  // Returns the pair to adopt, if any; throws EXISTS when the pod's name is not ours.
+  auto resolveNameConflict = [&]() -> std::optional<std::pair<LinkInfo, LinkInfo>> {
+    // A pair this backend retired on DEL keeps both names until its batch is deleted (a re-ADD
+    // right after DEL): delete the batch now, then look.
     must(reaper_->flush(), "deleting retired veths");
-    podTaken = podIfTaken();
-    hostTaken = hostVethTaken();
-  }
-  if (podTaken) throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
-  if (hostTaken) {
-    // Same container and ifname, but its pod end is not in the pod: a leftover of an ADD that
-    // never finished (e.g. the agent died). It carries nothing: replace it.
-    host_.warn("flannel-like: removing stale host veth '" + hostName + "' of container " + req.containerId);
-    must(deleteLink(hostSock, hostName), "removing stale host veth");
-  }
+    bool podTaken = must(findLink(podSock, req.ifname), where).has_value();
+    bool hostTaken = must(findLink(hostSock, hostName), "host namespace").has_value();
+    if (podTaken) {
+      // A retried ADD adopts the pair its interrupted predecessor made and repairs it: the
+      // address IPAM gives back is the same one, so the result is as if the first ADD had finished.
+      auto leftover = leftoverPair(hostSock, podSock, hostName, req.ifname);
+      if (!leftover) throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+      host_.warn("flannel-like: adopting the veth pair '" + hostName + "'/'" + req.ifname +
+                 "' an interrupted ADD of container " + req.containerId + " left behind");
+      return leftover;
+    }
+    if (hostTaken) {
+      // Same container and ifname, but its pod end is not in the pod: a leftover of an ADD that
+      // never finished (e.g. the agent died). It carries nothing: replace it.
+      host_.warn("flannel-like: removing stale host veth '" + hostName + "' of container " + req.containerId);
+      must(deleteLink(hostSock, hostName), "removing stale host veth");
+    }
+    return std::nullopt;
+  };
 
   // The bridge, its gateways, the VXLAN subnet address and masquerade are node state, made
   // by localNodeUpdate before the first pod; ADD only attaches.
@@ -177,11 +224,18 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   spec.peerMac = mac;
   spec.master = bridgeIndex;
   spec.up = true;
+  std::optional<std::pair<LinkInfo, LinkInfo>> leftover;
   if (auto created = createVeth(hostSock, spec); !created) {
-    auto raced = findLink(podSock, req.ifname);  // the kernel does not say which name was taken
-    if (created.error().code == EEXIST && raced.ok() && raced.value())
-      throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
-    fail(created.error(), "");
+    if (created.error().code != EEXIST) fail(created.error(), "");
+    leftover = resolveNameConflict();
+    if (leftover) {
+      repairPair(hostSock, podSock, leftover->first, leftover->second, spec, ips, where);
+    } else if (auto again = createVeth(hostSock, spec); !again) {
+      auto raced = findLink(podSock, req.ifname);  // the kernel does not say which name was taken
+      if (again.error().code == EEXIST && raced.ok() && raced.value())
+        throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
+      fail(again.error(), "");
+    }
   }
   rollback.add([&hostSock, hostName] { (void)deleteLink(hostSock, hostName); });
 
@@ -193,7 +247,7 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   const std::string podIf = "'" + req.ifname + "' in " + where;
   LinkInfo pod = must(getLink(podSock, req.ifname), where);
   for (const auto& ip : ips)
-    must(addAddress(podSock, pod.index, ip.address, AddressOptions{.noDad = true, .existOk = false}),
+    must(addAddress(podSock, pod.index, ip.address, AddressOptions{.noDad = true, .existOk = leftover.has_value()}),
          "configuring " + podIf);
   must(setLinkUp(podSock, pod.index), "bringing up " + podIf);
   LinkInfo lo = must(getLink(podSock, "lo"), where);
@@ -209,7 +263,8 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
     route.ifindex = pod.index;
     // A gateway outside the address's own prefix (e.g. a /32 address) is still on this link.
     route.onlink = !ip.address.contains(*ip.gateway);
-    must(addRoute(podSock, route, RouteOptions{.existOk = false}), "adding default route in " + where);
+    must(addRoute(podSock, route, RouteOptions{.existOk = leftover.has_value(), .replace = leftover.has_value()}),
+         "adding default route in " + where);
     routed[slot] = true;
   }
 

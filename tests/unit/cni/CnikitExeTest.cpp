@@ -265,6 +265,10 @@ TEST(CnikitExe, BadConfigIsReportedEvenWithoutAgent) {
   EXPECT_EQ(json::parse(r.out)["code"], 7);
   r = runCnikit(addEnv(dir.path() + "/none.sock"), R"({"cniVersion": "1.0.0", )");
   EXPECT_EQ(json::parse(r.out)["code"], 6);
+  r = runCnikit(addEnv(dir.path() + "/none.sock"), R"({"cniVersion": "1.0.0", "name": "podnet"})");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(json::parse(r.out)["code"], 7);
+  EXPECT_NE(json::parse(r.out)["msg"].get<std::string>().find("\"type\""), std::string::npos) << r.out;
 }
 
 TEST(CnikitExe, AddIsForwardedToTheAgent) {

@@ -245,6 +245,17 @@ TEST(Request, MissingNameIsInvalidConfig) {
   EXPECT_FAILS(addEnv(), R"({"cniVersion": "1.0.0", "name": "has space"})", kInvalidNetworkConfig, "has space");
 }
 
+TEST(Request, MissingTypeIsInvalidConfigForEveryVerb) {
+  EXPECT_FAILS(addEnv(), R"({"cniVersion": "1.0.0", "name": "n"})", kInvalidNetworkConfig, "\"type\"", "missing");
+  EXPECT_FAILS(addEnv(), R"({"cniVersion": "1.0.0", "name": "n", "type": ""})", kInvalidNetworkConfig, "\"type\"");
+  EXPECT_FAILS(addEnv(), R"({"cniVersion": "1.0.0", "name": "n", "type": null})", kInvalidNetworkConfig, "\"type\"");
+  Env del = addEnv();
+  del["CNI_COMMAND"] = "DEL";
+  EXPECT_FAILS(del, R"({"cniVersion": "1.0.0", "name": "n"})", kInvalidNetworkConfig, "\"type\"");
+  // VERSION answers whatever the config says.
+  EXPECT_NO_THROW(parseRequest({{"CNI_COMMAND", "VERSION"}}, R"({"cniVersion": "1.0.0", "name": "n"})"));
+}
+
 TEST(Request, MtuMustBeAnIntegerInRange) {
   EXPECT_FAILS(addEnv(), conf("1.0.0", R"("mtu": "abc")"), kInvalidNetworkConfig, "\"mtu\"", "abc");
   EXPECT_FAILS(addEnv(), conf("1.0.0", R"("mtu": 1450.5)"), kInvalidNetworkConfig, "\"mtu\"");
@@ -283,12 +294,13 @@ TEST(Request, UnsupportedVersionIsIncompatibleAndListsSupported) {
 }
 
 TEST(Request, CniVersionsPicksTheHighestSupported) {
-  auto req = parseRequest(addEnv(), R"({"cniVersions": ["0.3.1", "1.0.0", "7.0.0", "0.4.0"], "name": "n"})");
+  auto req =
+      parseRequest(addEnv(), R"({"cniVersions": ["0.3.1", "1.0.0", "7.0.0", "0.4.0"], "name": "n", "type": "t"})");
   EXPECT_EQ(req.conf.cniVersion, "1.0.0");
 }
 
 TEST(Request, CniVersionWinsOverCniVersions) {
-  auto req = parseRequest(addEnv(), R"({"cniVersion": "0.4.0", "cniVersions": ["1.1.0"], "name": "n"})");
+  auto req = parseRequest(addEnv(), R"({"cniVersion": "0.4.0", "cniVersions": ["1.1.0"], "name": "n", "type": "t"})");
   EXPECT_EQ(req.conf.cniVersion, "0.4.0");
 }
 

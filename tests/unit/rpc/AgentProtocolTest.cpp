@@ -35,6 +35,20 @@ TEST(AgentProtocol, ResponseRoundTrip) {
   EXPECT_EQ(json::parse(makeCniResponse({0, "{}", ""})), json::parse(R"({"exitCode": 0, "stdout": "{}"})"));
 }
 
+// The agent's path: the frame parsed once (to read "method"), the reply built once.
+TEST(AgentProtocol, AnAlreadyParsedFrameGivesTheSameRequestAndReply) {
+  std::map<std::string, std::string> env{{"CNI_COMMAND", "ADD"}, {"CNI_IFNAME", "eth0"}};
+  const std::string stdinText = R"({"cniVersion":"1.0.0"})";
+  auto frame = json::parse(makeCniRequest(env, stdinText));
+  auto req = cniRequestFromObject(frame);
+  EXPECT_EQ(req.env, env);
+  EXPECT_EQ(req.stdinText, stdinText);
+  EXPECT_THROW(cniRequestFromObject(json::array()), ProtocolError);
+  EXPECT_THROW(cniRequestFromObject(json{{"method", "status"}}), ProtocolError);
+  CniResponse r{1, R"({"code":7})", "why\n"};
+  EXPECT_EQ(cniResponseObject(r), json::parse(makeCniResponse(r)));
+}
+
 TEST(AgentProtocol, BadResponsesAreProtocolErrors) {
   EXPECT_THROW(parseCniResponse("nope"), ProtocolError);
   EXPECT_THROW(parseCniResponse("[]"), ProtocolError);
