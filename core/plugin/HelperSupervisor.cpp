@@ -17,6 +17,7 @@
 #include <cnikit/toolkit/UniqueFd.hpp>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <thread>
