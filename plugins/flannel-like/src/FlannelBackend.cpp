@@ -406,6 +406,15 @@ void FlannelBackend::localNodeUpdate(const sdk::NodeInfo& self) {
   NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
   std::lock_guard lock(bridgeMutex_);
   LinkInfo bridge = must(ensureBridge(hostSock, options_.bridge, BridgeOptions{.mtu = defaultMtu_, .up = true}), "");
+  // An MTU given at creation is not the user's: the kernel resets it to 1500 when the last
+  // port leaves (conformance check 2 saw cni0 change on the last DEL). Only a change marks
+  // it as set, and setting the value it already has is no change: step off it and back.
+  if (!bridgeMtuPinned_ || bridge.mtu != defaultMtu_) {
+    const std::string what = "setting the MTU of bridge '" + options_.bridge + "'";
+    if (bridge.mtu == defaultMtu_) must(setLinkMtu(hostSock, bridge.index, defaultMtu_ - 1), what);
+    must(setLinkMtu(hostSock, bridge.index, defaultMtu_), what);
+    bridgeMtuPinned_ = true;
+  }
   // The gateway of a node subnet is its first address (IPAM hands out from the second on).
   for (const auto& subnet : subnets) {
     IpPrefix gateway{firstHost(subnet), subnet.prefixLen};

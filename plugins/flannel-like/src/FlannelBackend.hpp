@@ -56,6 +56,7 @@ class FlannelBackend : public sdk::LifecycleDefaults {
   std::vector<sdk::PoolInfo> pools_;
   std::mutex bridgeMutex_;               // one creator of the bridge and its gateway addresses at a time
   std::atomic<int> bridgeIndex_{0};      // set by localNodeUpdate; 0 = not yet
+  bool bridgeMtuPinned_ = false;         // under bridgeMutex_
   Masquerade masquerade_;
   std::unique_ptr<toolkit::LinkReaper> reaper_;  // DEL retires veths; it deletes them in batches
 };

@@ -64,6 +64,19 @@ void NodeJournal::remove(const std::string& nodeName) {
   append({{"node", nodeName}, {"removed", true}});
 }
 
+void NodeJournal::erase() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  live_.clear();
+  lines_ = 0;
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove(path_, ec);
+  std::filesystem::remove(path_ + ".tmp", ec);
+}
+
 void NodeJournal::append(const nlohmann::json& line) {
   if (lines_ > 2 * live_.size() + kCompactSlack) {
     rewrite();  // the line's change is already in live_

@@ -34,6 +34,8 @@ class NodeJournal {
   // Throw std::runtime_error naming the file on failure.
   void save(const std::string& nodeName, const nlohmann::json& record);
   void remove(const std::string& nodeName);
+  // Forgets every node and deletes the file (the node leaves the cluster).
+  void erase();
 
  private:
   void append(const nlohmann::json& line);

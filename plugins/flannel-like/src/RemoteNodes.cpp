@@ -525,6 +525,7 @@ void RemoteNodes::teardown() {
   std::lock_guard lock(mutex_);
   unreachable_.clear();
   localSubnets_.clear();
+  journal_.erase();
   if (options_.mode == Mode::kVxlan && !vxlanName_.empty()) {
     must(toolkit::deleteLink(sock_, vxlanName_), "deleting vxlan '" + vxlanName_ + "'");
     vxlanIndex_ = 0;
