@@ -27,6 +27,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
 void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // apply, delete, get
 void registerPolicyCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // policy matrix, explain
 void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // lab up/down/apply/probe/...
+void registerConformanceCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // conformance
 
 // The socket of a lab's first running agent (for the global --lab NAME); LabCommands.cpp.
 std::string labAgentSocket(const std::string& lab);
