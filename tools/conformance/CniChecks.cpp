@@ -1,5 +1,6 @@
 // Checks 1-3: the CNI verbs as a runtime sends them, through the real `cnikit` executable
 // against node1's agent, in pod namespaces the kit makes.
+#include <functional>
 #include <thread>
 
 #include "tools/conformance/Checks.hpp"
@@ -182,6 +183,8 @@ CheckOutcome checkBadInputRefused(ConformanceLab& lab) {
     const auto& bad = cases[i];
     std::string id = "conformance-bad-" + std::to_string(i);
     auto netns = lab.makePodNetns("bad" + std::to_string(i));
+    // Judged against node1 just before the case: what check 2 finds is not counted twice.
+    auto before = lab.snapshot(kNode1);
     auto call = callFor(lab, "ADD", id, netns);
     bad.spoil(call);
     auto r = callCni(cnikit, call);
@@ -192,7 +195,7 @@ CheckOutcome checkBadInputRefused(ConformanceLab& lab) {
     if (auto held = allocationsOf(lab, id); !held.empty())
       problems.push_back(bad.what + ": " + joined(held) + " stays allocated");
     if (auto left = podLinks(netns); !left.empty()) problems.push_back(bad.what + ": the pod has " + joined(left));
-    if (auto diff = diffSnapshots(lab.baseline(), lab.snapshot(kNode1)); !diff.empty())
+    if (auto diff = diffSnapshots(before, lab.snapshot(kNode1)); !diff.empty())
       problems.push_back(bad.what + ": node1 changed: " + summariseDiff(diff, 4));
     // Whatever was made is removed before the next case, so each case is judged alone.
     auto undo = callFor(lab, "DEL", id, netns);

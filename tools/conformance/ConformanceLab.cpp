@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -18,12 +19,20 @@ long msSince(Clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
 }
 
+std::string firstIpv4(const std::vector<std::string>& ips) {
+  for (const auto& ip : ips)
+    if (ip.find(':') == std::string::npos) return ip;
+  return ips.empty() ? "" : ips.front();
+}
+
 std::string reach(const std::string& fromNetnsPath, const std::string& ip, uint16_t port,
                   std::chrono::milliseconds within, bool refusedIsReached) {
   auto deadline = Clock::now() + within;
   std::string why;
   for (;;) {
-    auto attempt = std::max(std::chrono::milliseconds(100), std::min(within, std::chrono::milliseconds(1000)));
+    // Short attempts: a SYN lost while the path is being built is retried by us, not after
+    // TCP's 1 s retransmission timeout.
+    auto attempt = std::clamp(within / 5, std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
     auto started = Clock::now();
     why = lab::inNetns(fromNetnsPath, [&] { return lab::probeOnce(ip, port, k8s::Protocol::TCP, attempt); });
     if (why.empty() || (refusedIsReached && why.find("refused") != std::string::npos)) return "";

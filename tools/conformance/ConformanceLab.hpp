@@ -5,6 +5,7 @@
 // served by the lab's probe server; bare pod namespaces for direct CNI calls. The lab is
 // removed by the destructor (every process by PID, every namespace, every file).
 #include <chrono>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -80,6 +81,9 @@ class ConformanceLab {
 // kernel); else the last reason.
 std::string reach(const std::string& fromNetnsPath, const std::string& ip, uint16_t port,
                   std::chrono::milliseconds within, bool refusedIsReached = false);
+
+// The first IPv4 address of a pod (the lab's probes speak IPv4), else its first address.
+std::string firstIpv4(const std::vector<std::string>& ips);
 
 // Milliseconds since `since`.
 long msSince(std::chrono::steady_clock::time_point since);

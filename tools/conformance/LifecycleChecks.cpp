@@ -18,19 +18,20 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string firstIpv4(const std::vector<std::string>& ips) {
-  for (const auto& ip : ips)
-    if (ip.find(':') == std::string::npos) return ip;
-  return ips.empty() ? "" : ips.front();
+lab::CommandResult runIn(const std::string& netnsPath, std::vector<std::string> argv) {
+  lab::CommandSpec spec;
+  spec.argv = std::move(argv);
+  spec.netnsPath = netnsPath;
+  return lab::runCommand(spec);
 }
 
 bool linkExists(const std::string& netnsPath, const std::string& name) {
-  return lab::runCommand({{"ip", "link", "show", "dev", name}, netnsPath}).exitCode == 0;
+  return runIn(netnsPath, {"ip", "link", "show", "dev", name}).exitCode == 0;
 }
 
 // ICMP echo, as a person would check a pod.
 std::string ping(const std::string& fromNetnsPath, const std::string& ip) {
-  auto r = lab::runCommand({{"ping", "-c", "1", "-W", "2", ip}, fromNetnsPath});
+  auto r = runIn(fromNetnsPath, {"ping", "-c", "1", "-W", "2", ip});
   return r.exitCode == 0 ? "" : "ping " + ip + " failed (exit " + std::to_string(r.exitCode) + ")";
 }
 
@@ -128,7 +129,7 @@ CheckOutcome checkPodsSyncRemovesOrphans(ConformanceLab& lab) {
   add.command = "DEL";
   callCni(lab.cnikitPath(), add);
   if (!hostIf.empty() && linkExists(lab.nodeNetns(kNode1), hostIf))
-    lab::runCommand({{"ip", "link", "del", hostIf}, lab.nodeNetns(kNode1)});
+    runIn(lab.nodeNetns(kNode1), {"ip", "link", "del", hostIf});
   lab.removePodNetns("orphan");
   return outcomeOf(problems, "orphan " + hostIf + " removed " + std::to_string(cleanMs) +
                                  " ms after the agent started; the recorded pod answers ping before and after");

@@ -20,12 +20,6 @@ std::vector<std::string> subnetsOf(const json& status) {
   return out;
 }
 
-std::string firstIpv4(const std::vector<std::string>& ips) {
-  for (const auto& ip : ips)
-    if (ip.find(':') == std::string::npos) return ip;
-  return ips.empty() ? "" : ips.front();
-}
-
 std::string seconds(long ms) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
