@@ -125,6 +125,8 @@ CheckOutcome checkLocalNodeBeforePods(ConformanceLab& lab) {
   add.command = "DEL";
   callCni(lab.cnikitPath(), add);
   lab.removePodNetns("first");
+  // Checks 1-3 compare node1 with its state before any pod: a peer on node1 goes.
+  if (peer.node == kNode1) lab.deletePod(peer.name);
   std::string from = lab.routesNodes() ? "from node2" : "from node1 (the backend routes no nodes)";
   json lifecycle = status.value("backends", json::array()).empty() ? json(nullptr)
                                                                    : status["backends"][0].value("lifecycle", json());
