@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config clang-format
   libboost-dev libboost-filesystem-dev nlohmann-json3-dev libnl-3-dev libnl-route-3-dev
   libsqlite3-dev libcurl4-openssl-dev libcli11-dev libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev
-  libgtest-dev libgmock-dev abigail-tools
+  libgtest-dev libgmock-dev abigail-tools libvalijson-dev
   # the iptables/ipset NetworkPolicy provider: libiptc (legacy tables) and libipset
   libip4tc-dev libip6tc-dev libipset-dev
   # run and test: netlink tools, the reference CNI plugins, container runtimes

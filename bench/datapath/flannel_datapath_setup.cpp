@@ -174,10 +174,18 @@ int main(int argc, char** argv) {
     for (auto& n : nodes) {
       auto t0 = std::chrono::steady_clock::now();
       n.backend = n.worker->call([&] {
-        return std::make_unique<cp::BackendInstance>(library, "bench", n.spec.name, options,
-                                                     stateDir + "/" + n.spec.name,
-                                                     std::make_shared<cp::HostServices>("bench", nullptr, nullptr),
-                                                     cp::Underlay{n.spec.underlayIf, n.spec.underlayIpv4, "", 0});
+        auto b = std::make_unique<cp::BackendInstance>(
+            library, cp::CreateSpec{.instanceName = "bench",
+                                    .nodeName = n.spec.name,
+                                    .optionsJson = options,
+                                    .stateDir = stateDir + "/" + n.spec.name,
+                                    .underlay = cp::Underlay{n.spec.underlayIf, n.spec.underlayIpv4, "", 0}});
+        cp::NodeInfo self;
+        self.name = n.spec.name;
+        self.subnets = {n.spec.subnet};
+        b->localNodeUpdate(self);
+        b->start();
+        return b;
       });
       n.report["create_ms"] = msSince(t0);
       auto [address, gateway] = podAddress(n.spec.subnet);

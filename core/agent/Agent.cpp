@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -10,7 +11,9 @@
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include "core/agent/LocalNode.hpp"
 #include "core/agent/ObjectService.hpp"
+#include "core/plugin/OptionsSchema.hpp"
 #include "core/plugin/BackendInstance.hpp"
 #include "core/plugin/HostServices.hpp"
 #include "core/rpc/AgentProtocol.hpp"
@@ -39,25 +42,26 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
   }
   endpoints_ = std::make_unique<Endpoints>(*store_, config_.node);
 
+  underlay_ = underlay;
   for (const auto& backend : config_.backends) {
     auto path = plugin::BackendLibrary::locate(config_.backendDir, backend.type);
     auto library = plugin::BackendLibrary::load(path);
+    auto spec = createSpecFor(config_, backend, underlay);
+    plugin::validateOptions(library->optionsSchema(), nlohmann::json::parse(spec.optionsJson), backend.name);
     auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_);
-    auto stateDir = config_.stateDir / "backends" / backend.name;
-    std::filesystem::create_directories(stateDir);
-    // "policy" is the core's business (the iptables provider), not the backend's.
-    auto options = backend.options;
-    options.erase("policy");
-    backends_[backend.name] = std::make_unique<plugin::BackendInstance>(
-        library, backend.name, config_.node, options.dump(), stateDir.string(), host, underlay);
-    hostServices_.push_back(host);
-    spdlog::info("backend instance '{}': {} {} from {}", backend.name, library->name(), library->version(),
-                 path.string());
+    std::filesystem::create_directories(spec.stateDir);
+    backends_[backend.name] = std::make_unique<plugin::BackendInstance>(library, spec, host);
+    spdlog::info("backend instance '{}': {} {} (ABI 1.{}) from {}", backend.name, library->name(), library->version(),
+                 library->abiMinor(), path.string());
   }
+  NodeSubnets subnets;
   for (const auto& pool : config_.pools) {
-    auto subnets = ipam_->ensureNodeSubnets(pool);
-    for (const auto& subnet : subnets) spdlog::info("pool '{}': node subnet {}", pool.name, subnet.str());
+    subnets[pool.name] = ipam_->ensureNodeSubnets(pool);
+    for (const auto& subnet : subnets[pool.name]) spdlog::info("pool '{}': node subnet {}", pool.name, subnet.str());
   }
+  // The order the SDK promises: local_node_update, start, pods_sync; a node is routed before
+  // its first pod, and what a crashed agent left half-made is swept before new work comes.
+  for (const auto& [name, backend] : backends_) bringUp(name, *backend, subnets);
   std::set<std::string> policed;
   for (const auto& backend : config_.backends) {
     std::string policy = backend.options.value("policy", "none");
@@ -73,9 +77,90 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
   }
   cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_, policy_.get());
   nodeSync_ = std::make_unique<NodeSync>(config_, *store_, *ipam_, backends_, underlay);
+  nodeSync_->onLocalSubnets([this](const NodeSubnets& current) { localSubnetsChanged(current); });
+  if (config_.clusterFromStore) watchClusterConfig();
   if (!config_.metricsAddress.empty()) {
     exposer_ = std::make_unique<prometheus::Exposer>(config_.metricsAddress);
     exposer_->RegisterCollectable(metrics_.prometheus());
+  }
+}
+
+void Agent::bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets) {
+  backend.localNodeUpdate(localNodeFor(config_, name, subnets, underlay_));
+  backend.start();
+  std::vector<plugin::PodRequest> pods;
+  for (const auto& endpoint : endpoints_->list())
+    if (endpoint.backend == name) pods.push_back(podRequestFor(endpoint));
+  backend.podsSync(pods);
+  std::lock_guard lock(subnetsMutex_);
+  subnets_ = subnets;
+}
+
+void Agent::localSubnetsChanged(const NodeSubnets& current) {
+  {
+    std::lock_guard lock(subnetsMutex_);
+    if (current == subnets_) return;
+    subnets_ = current;
+  }
+  for (const auto& [name, backend] : backends_) {
+    try {
+      backend->localNodeUpdate(localNodeFor(config_, name, current, underlay_));
+    } catch (const std::exception& e) {
+      spdlog::error("local_node_update of backend instance '{}': {}", name, e.what());
+    }
+  }
+}
+
+void Agent::watchClusterConfig() {
+  configWatch_ = store_->watch(
+      kClusterConfigKey, store_->revision(),
+      [this](const std::vector<store::Event>& events) {
+        for (const auto& e : events)
+          if (e.type == store::EventType::Put) clusterConfigChanged(e.kv.value);
+      },
+      [] { spdlog::warn("cluster config watch compacted: option changes apply at the next restart"); });
+}
+
+// Options of an existing backend instance changed: the backend applies them live, or is
+// recreated (shutdown KEEP_DATAPATH, destroy, create, local_node_update, start, pods_sync).
+// Added or removed instances and pools need an agent restart.
+void Agent::clusterConfigChanged(const std::string& text) {
+  AgentConfig next = config_;
+  try {
+    applyClusterConfig(next, text, std::string("store key ") + kClusterConfigKey);
+  } catch (const std::exception& e) {
+    spdlog::error("new cluster config refused: {}", e.what());
+    return;
+  }
+  for (auto& current : config_.backends) {
+    auto it = std::find_if(next.backends.begin(), next.backends.end(),
+                           [&](const BackendConfig& b) { return b.name == current.name; });
+    if (it == next.backends.end() || it->options == current.options) continue;
+    if (it->type != current.type) {
+      spdlog::warn("backend instance '{}' changed type: restart the agent to apply", current.name);
+      continue;
+    }
+    auto& backend = *backends_.at(current.name);
+    auto spec = createSpecFor(next, *it, underlay_);
+    try {
+      plugin::validateOptions(backend.library().optionsSchema(), nlohmann::json::parse(spec.optionsJson), it->name);
+      if (backend.configUpdate(spec.optionsJson)) {
+        spdlog::info("backend instance '{}': options applied live", current.name);
+      } else {
+        spdlog::info("backend instance '{}': recreating it for its new options", current.name);
+        backend.recreate(spec);
+        NodeSubnets subnets;
+        {
+          std::lock_guard lock(subnetsMutex_);
+          subnets = subnets_;
+        }
+        bringUp(current.name, backend, subnets);
+        nodeSync_->reprogramAll();
+      }
+      current.options = it->options;
+    } catch (const std::exception& e) {
+      spdlog::error("backend instance '{}': new options not applied: {}", current.name, e.what());
+    }
   }
 }
 
@@ -106,10 +191,38 @@ void Agent::loadClusterConfig() {
 Agent::~Agent() {
   stop();
   if (gcThread_.joinable()) gcThread_.join();
+  configWatch_.reset();
+  const bool teardown = leaving_.load();
+  if (teardown) {
+    // The node leaves the cluster: its pods go first (addresses released, records removed),
+    // then everything the backends made, then its registration and subnets.
+    for (const auto& endpoint : endpoints_->list()) {
+      try {
+        cni_->release(endpoint.containerId, endpoint.ifname);
+      } catch (const std::exception& e) {
+        spdlog::warn("leaving: pod {} {}: {}", endpoint.containerId, endpoint.ifname, e.what());
+      }
+    }
+  }
+  if (teardown) nodeSync_->leave();  // its lease takes the node record and subnets with it
   nodeSync_.reset();
   policy_.reset();
-  // Backends are destroyed without tearing pods down: the datapath outlives the agent.
+  // KEEP_DATAPATH (a restart or upgrade): pods keep their traffic while no agent runs.
+  for (const auto& [name, backend] : backends_) {
+    try {
+      backend->shutdown(teardown ? CNIKIT_SHUTDOWN_TEARDOWN : CNIKIT_SHUTDOWN_KEEP_DATAPATH);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+    }
+    backend->host().shutdown(teardown);
+  }
+  if (teardown) spdlog::info("node {} left the cluster", config_.node);
   backends_.clear();
+}
+
+void Agent::leave() {
+  leaving_ = true;
+  stop();
 }
 
 void Agent::stop() {
@@ -191,6 +304,10 @@ json Agent::dispatch(const json& request) {
   if (method == "version") return {{"version", kAgentVersion}, {"abi", std::to_string(CNIKIT_ABI_MAJOR) + "." +
                                                                          std::to_string(CNIKIT_ABI_MINOR)}};
   if (method == "gc.namespaces") return {{"released", cni_->collectVanishedNamespaces()}};
+  if (method == "node.leave") {
+    leave();
+    return {{"leaving", config_.node}};
+  }
   if (ObjectService::handles(method)) return ObjectService(*store_).handle(request);
   return {{"error", "unknown method '" + method + "'"}};
 }
@@ -224,11 +341,21 @@ json Agent::status() {
   out["backends"] = json::array();
   for (const auto& [name, backend] : backends_) {
     json details = json::parse(backend->statusJson(), nullptr, false);
+    auto notReady = backend->notReadyReason();
+    auto lifecycle = backend->lifecycleState();
+    json lifecycleJson = {{"started", lifecycle.started},
+                          {"localNodeUpdates", lifecycle.localNodeUpdates},
+                          {"ready", !notReady.has_value()}};
+    if (notReady) lifecycleJson["reason"] = *notReady;
     out["backends"].push_back({{"instance", name},
                                {"type", backend->library().name()},
                                {"version", backend->library().version()},
+                               {"abi", "1." + std::to_string(backend->library().abiMinor())},
                                {"library", backend->library().path().string()},
                                {"capabilities", backend->library().capabilities()},
+                               {"ready", !notReady.has_value()},
+                               {"lifecycle", lifecycleJson},
+                               {"conditions", backend->host().conditions()},
                                {"status", details.is_discarded() ? json::object() : details}});
   }
 

@@ -13,6 +13,7 @@
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/CniService.hpp"
 #include "core/agent/Endpoints.hpp"
+#include "core/agent/LocalNode.hpp"
 #include "core/agent/NodeSync.hpp"
 #include "core/agent/PolicyController.hpp"
 #include "core/ipam/Ipam.hpp"
@@ -37,8 +38,12 @@ class Agent {
 
   // Serves the socket until stop(); returns after in-flight requests finished.
   void serve();
-  // Safe from any thread (not from a signal handler: use a signal thread).
+  // Safe from any thread (not from a signal handler: use a signal thread). The datapath stays
+  // (backends shut down with KEEP_DATAPATH when the agent is destroyed).
   void stop();
+  // The node leaves the cluster: stop, then release every pod, shut backends down with
+  // TEARDOWN and withdraw the node's registration and subnets when the agent is destroyed.
+  void leave();
 
   // One request of the agent protocol (also used by tests without a socket).
   nlohmann::json dispatch(const nlohmann::json& request);
@@ -49,6 +54,10 @@ class Agent {
 
  private:
   void loadClusterConfig();
+  void bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets);
+  void localSubnetsChanged(const NodeSubnets& current);
+  void watchClusterConfig();
+  void clusterConfigChanged(const std::string& text);
   void serveConnection(int fd);
   void gcLoop();
 
@@ -59,6 +68,11 @@ class Agent {
   std::unique_ptr<Endpoints> endpoints_;
   std::vector<std::shared_ptr<plugin::HostServices>> hostServices_;
   BackendMap backends_;
+  plugin::Underlay underlay_;
+  std::mutex subnetsMutex_;
+  NodeSubnets subnets_;  // what local_node_update last told the backends
+  std::unique_ptr<store::Watch> configWatch_;
+  std::atomic<bool> leaving_{false};
   std::unique_ptr<CniService> cni_;
   std::unique_ptr<NodeSync> nodeSync_;
   std::unique_ptr<PolicyController> policy_;  // when a backend instance opts into "policy": "iptables"

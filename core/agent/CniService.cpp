@@ -11,6 +11,7 @@
 #include "core/cni/Error.hpp"
 #include "core/cni/Result.hpp"
 #include "core/cni/Version.hpp"
+#include "core/agent/LocalNode.hpp"
 #include "core/agent/PolicyController.hpp"
 
 namespace cnikit::agent {
@@ -47,6 +48,32 @@ std::optional<Labels> storedNamespaceLabels(store::Store& store, const std::stri
   for (const auto& [k, v] : objectLabels.items())
     if (v.is_string()) labels[k] = v.get<std::string>();
   return labels;
+}
+
+// The labels of the stored Pod object ("{}" when it is not known: no apiserver feeds the
+// store, or the pod was created before its object).
+std::string storedPodLabels(store::Store& store, const std::string& ns, const std::string& name) {
+  if (ns.empty() || name.empty()) return "{}";
+  auto kv = store.get("/cnikit/v1/k8s/pods/" + ns + "/" + name);
+  if (!kv) return "{}";
+  auto object = nlohmann::json::parse(kv->value, nullptr, false);
+  if (object.is_discarded()) return "{}";
+  auto labels = object.value("metadata", nlohmann::json::object()).value("labels", nlohmann::json::object());
+  return labels.is_object() ? labels.dump() : "{}";
+}
+
+std::string runtimeConfigJson(const cni::Request& request) {
+  auto it = request.conf.raw.find("runtimeConfig");
+  return it != request.conf.raw.end() && it->is_object() ? it->dump() : "{}";
+}
+
+// CNI_ARGS as an object, and the config's "args" under "config".
+std::string cniArgsJson(const cni::Request& request) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : request.args) out[k] = v;
+  auto it = request.conf.raw.find("args");
+  if (it != request.conf.raw.end() && it->is_object()) out["config"] = *it;
+  return out.dump();
 }
 
 // runtimeConfig.ips and CNI_ARGS IP= may carry an address with or without a prefix.
@@ -88,6 +115,11 @@ std::string renderAdd(const cni::Request& request, const Endpoint& endpoint) {
   result.interfaces.push_back({endpoint.hostIfname, endpoint.hostMac, "", std::nullopt});
   result.interfaces.push_back(
       {endpoint.ifname, endpoint.containerMac, endpoint.netns, static_cast<int>(endpoint.mtu)});
+  for (const auto& i : endpoint.interfaces) {
+    int mtu = i.value("mtu", 0);
+    result.interfaces.push_back({i.value("name", ""), i.value("mac", ""), i.value("sandbox", ""),
+                                 mtu ? std::optional<int>(mtu) : std::nullopt});
+  }
   bool v4Route = false, v6Route = false;
   for (size_t i = 0; i < endpoint.addresses.size(); ++i) {
     const std::string& gateway = endpoint.gateways[i];
@@ -97,6 +129,7 @@ std::string renderAdd(const cni::Request& request, const Endpoint& endpoint) {
     if (v4 && !v4Route) result.routes.push_back({"0.0.0.0/0", gateway}), v4Route = true;
     if (!v4 && !v6Route) result.routes.push_back({"::/0", gateway}), v6Route = true;
   }
+  for (const auto& r : endpoint.routes) result.routes.push_back({r.value("dst", ""), r.value("gw", "")});
   auto dns = dnsFromConfig(request.conf.raw);
   if (!dns.empty()) result.dns = dns;
   return cni::renderResult(result, request.conf.cniVersion).dump();
@@ -237,6 +270,9 @@ std::string CniService::add(const cni::Request& request) {
   podRequest.mac = request.requestedMac;
   podRequest.mtu = request.conf.mtu ? static_cast<uint32_t>(*request.conf.mtu) : 0;
   podRequest.pool = chosen.name;
+  podRequest.podLabelsJson = storedPodLabels(store_, request.podNamespace, request.podName);
+  podRequest.runtimeConfigJson = runtimeConfigJson(request);
+  podRequest.cniArgsJson = cniArgsJson(request);
   for (const auto& a : allocations) {
     podRequest.ips.push_back({a.address.family(), a.address.str() + "/" + std::to_string(a.subnet.prefixLength()),
                               a.gateway ? a.gateway->str() : "", a.subnet.str(), a.poolCidr.str()});
@@ -261,6 +297,9 @@ std::string CniService::add(const cni::Request& request) {
   endpoint.hostMac = pod.hostMac;
   endpoint.containerMac = pod.containerMac;
   endpoint.mtu = pod.mtu;
+  for (const auto& r : pod.routes) endpoint.routes.push_back({{"dst", r.destination}, {"gw", r.gateway}});
+  for (const auto& i : pod.interfaces)
+    endpoint.interfaces.push_back({{"name", i.name}, {"mac", i.mac}, {"sandbox", i.sandbox}, {"mtu", i.mtu}});
   // The pod's rules exist before ADD returns: no packet of it passes unpoliced.
   if (policy_) {
     try {
@@ -288,11 +327,9 @@ void CniService::teardown(const std::string& containerId, const std::string& ifn
   plugin::PodRequest podRequest;
   podRequest.containerId = containerId;
   podRequest.ifname = ifname;
+  if (endpoint) podRequest = podRequestFor(*endpoint);
   podRequest.netns = netns;
   if (endpoint) {
-    podRequest.podNamespace = endpoint->podNamespace;
-    podRequest.podName = endpoint->podName;
-    podRequest.pool = endpoint->pool;
     auto it = backends_.find(endpoint->backend);
     if (it != backends_.end() && it->second && it->second->supportsPods()) it->second->podDel(podRequest);
     if (policy_) policy_->endpointRemoved(*endpoint);
@@ -331,17 +368,8 @@ void CniService::check(const cni::Request& request) {
                                                  request.containerId);
     }
   }
-  plugin::PodRequest podRequest;
-  podRequest.containerId = request.containerId;
+  plugin::PodRequest podRequest = podRequestFor(*endpoint);
   podRequest.netns = request.netns;
-  podRequest.ifname = request.ifname;
-  podRequest.pool = endpoint->pool;
-  for (size_t i = 0; i < endpoint->addresses.size(); ++i) {
-    const auto& address = endpoint->addresses[i];
-    auto cidr = ipam::Cidr::parse(address, true);
-    podRequest.ips.push_back({cidr.address().family(), address, endpoint->gateways[i], cidr.network().str(), ""});
-  }
-  podRequest.mtu = endpoint->mtu;
   auto it = backends_.find(endpoint->backend);
   if (it == backends_.end() || !it->second)
     throw CniError(cni::kBackendFailure, "backend instance '" + endpoint->backend + "' is not loaded");
@@ -350,10 +378,20 @@ void CniService::check(const cni::Request& request) {
 
 void CniService::status() {
   store_.get("/cnikit/v1/health");  // throws StoreUnavailable when the store is away
-  for (const auto& pool : config_.pools)
+  for (const auto& pool : config_.pools) {
     if (!backends_.count(pool.backend) || !backends_.at(pool.backend))
       throw CniError(cni::kPluginNotAvailable, "backend '" + pool.backend + "' of pool '" + pool.name +
                                                    "' is not loaded");
+    if (auto reason = backends_.at(pool.backend)->notReadyReason())
+      throw CniError(cni::kPluginNotAvailable,
+                     "backend instance '" + pool.backend + "' of pool '" + pool.name + "' is not ready: " + *reason);
+  }
+}
+
+void CniService::release(const std::string& containerId, const std::string& ifname) {
+  auto held = locks_.lock(containerId);
+  auto endpoint = endpoints_.get(containerId, ifname);
+  teardown(containerId, ifname, endpoint && pathExists(endpoint->netns) ? endpoint->netns : "");
 }
 
 void CniService::gc(const cni::Request& request) {

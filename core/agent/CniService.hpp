@@ -38,6 +38,8 @@ class CniService {
 
   // Tears down endpoints whose network namespace no longer exists; returns how many.
   int collectVanishedNamespaces();
+  // Tears one pod down as DEL would (the node is leaving).
+  void release(const std::string& containerId, const std::string& ifname);
 
  private:
   std::string add(const cni::Request& request);

@@ -8,6 +8,8 @@ void to_json(nlohmann::json& j, const Endpoint& e) {
        {"backend", e.backend},           {"addresses", e.addresses}, {"gateways", e.gateways},
        {"hostIfname", e.hostIfname},     {"hostMac", e.hostMac},   {"containerMac", e.containerMac},
        {"mtu", e.mtu}};
+  if (!e.routes.empty()) j["routes"] = e.routes;
+  if (!e.interfaces.empty()) j["interfaces"] = e.interfaces;
 }
 
 void from_json(const nlohmann::json& j, Endpoint& e) {
@@ -24,6 +26,8 @@ void from_json(const nlohmann::json& j, Endpoint& e) {
   e.hostMac = j.value("hostMac", "");
   e.containerMac = j.value("containerMac", "");
   e.mtu = j.value("mtu", 0u);
+  e.routes = j.value("routes", nlohmann::json::array());
+  e.interfaces = j.value("interfaces", nlohmann::json::array());
 }
 
 void Endpoints::put(const Endpoint& endpoint) {

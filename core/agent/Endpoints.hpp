@@ -26,6 +26,10 @@ struct Endpoint {
   std::string hostMac;
   std::string containerMac;
   uint32_t mtu = 0;
+  // What the backend added to the CNI result (ABI 1.1): [{"dst","gw"}] and
+  // [{"name","mac","sandbox","mtu"}].
+  nlohmann::json routes = nlohmann::json::array();
+  nlohmann::json interfaces = nlohmann::json::array();
 };
 
 void to_json(nlohmann::json& j, const Endpoint& e);

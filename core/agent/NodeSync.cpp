@@ -37,6 +37,25 @@ void NodeSync::stop() {
   watch_.reset();
 }
 
+void NodeSync::leave() {
+  stop();
+  store::LeaseId lease;
+  {
+    std::lock_guard lock(mutex_);
+    lease = lease_;
+    lease_ = 0;
+  }
+  if (lease != 0) store_.revokeLease(lease);
+  else store_.remove(kNodesPrefix + config_.node);
+}
+
+void NodeSync::reprogramAll() {
+  std::lock_guard lock(mutex_);
+  for (auto& [name, text] : programmed_) text.clear();
+  dirty_ = true;
+  wake_.notify_all();
+}
+
 void NodeSync::markDirty() {
   std::lock_guard lock(mutex_);
   dirty_ = true;
@@ -46,11 +65,14 @@ void NodeSync::markDirty() {
 void NodeSync::registerNode() {
   auto lease = store_.grantLease(std::chrono::seconds(config_.nodeLeaseTtlSeconds));
   json subnets = json::object();
+  NodeSubnets claimed;
   for (const auto& pool : config_.pools) {
     json list = json::array();
-    for (const auto& subnet : ipam_.ensureNodeSubnets(pool, lease)) list.push_back(subnet.str());
+    claimed[pool.name] = ipam_.ensureNodeSubnets(pool, lease);
+    for (const auto& subnet : claimed[pool.name]) list.push_back(subnet.str());
     subnets[pool.name] = list;
   }
+  if (localSubnets_) localSubnets_(claimed);
   json backends = json::object();
   for (const auto& [name, backend] : backends_) {
     auto data = json::parse(backend->localNodeData(), nullptr, false);

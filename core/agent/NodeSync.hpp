@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 // This node in the cluster: registers its record (underlay, labels, per-backend data,
 // subnets) under a lease it keeps alive, and keeps every backend's routes to the other
 // nodes equal to the node records in the store (watch-triggered, plus a periodic full
@@ -20,6 +21,7 @@
 
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/CniService.hpp"
+#include "core/agent/LocalNode.hpp"
 #include "core/ipam/Ipam.hpp"
 #include "core/store/Store.hpp"
 
@@ -36,6 +38,13 @@ class NodeSync {
   // Registers (retrying while the store is away) and starts keepalive, watch and resync.
   void start();
   void stop();
+  // Stops and revokes the node's lease: its record and subnets leave the store.
+  void leave();
+  // Called (on the sync thread) with this node's subnets each time it registers.
+  void onLocalSubnets(std::function<void(const NodeSubnets&)> listener) { localSubnets_ = std::move(listener); }
+  // Forgets what was programmed: the next reconcile upserts every node again (a backend
+  // instance was recreated).
+  void reprogramAll();
 
   nlohmann::json status();
 
@@ -69,6 +78,7 @@ class NodeSync {
   std::string storeError_;
   std::chrono::system_clock::time_point storeErrorSince_;
   std::chrono::system_clock::time_point lastResync_;
+  std::function<void(const NodeSubnets&)> localSubnets_;
 };
 
 }  // namespace cnikit::agent

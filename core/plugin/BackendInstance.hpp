@@ -1,7 +1,10 @@
 #pragma once
 // Host side of the backend ABI: a loaded library (BackendLibrary) and a created instance
 // (BackendInstance) with C++ calls that throw BackendError instead of returning statuses.
+#include <atomic>
 #include <cstdint>
+#include <optional>
+#include <shared_mutex>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -35,6 +38,10 @@ class BackendError : public std::runtime_error {
 void checkAbi(const cnikit_backend_api* api, const std::string& libraryName, uint32_t hostMajor = CNIKIT_ABI_MAJOR,
               uint32_t hostMinor = CNIKIT_ABI_MINOR);
 
+// The 1.1 parts of a checked table: NULL when the backend was built for 1.0.
+const cnikit_lifecycle_ops* lifecycleOf(const cnikit_backend_api& api);
+const char* optionsSchemaOf(const cnikit_backend_api& api);
+
 // Refuses (LoadError) a file that is not a regular file, not owned by root (uid 0), or is
 // group- or world-writable; the message names the path and the problem.
 void checkFileSafety(const std::filesystem::path& path);
@@ -52,9 +59,11 @@ class BackendLibrary {
   const cnikit_backend_api& api() const { return *api_; }
   std::string name() const { return api_->name ? api_->name : ""; }
   std::string version() const { return api_->version ? api_->version : ""; }
-  // Names of the capabilities whose tables are non-NULL: "pod", "node", "policy", "service",
-  // "encryption", "flows".
+  uint32_t abiMinor() const { return api_->abi_minor; }
+  // Names of the capabilities whose tables are non-NULL: "pod", "node", "lifecycle".
   std::vector<std::string> capabilities() const;
+  // The JSON Schema of the instance options the backend declares; "" when none.
+  std::string optionsSchema() const;
   const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -73,6 +82,28 @@ struct IpSpec {
   std::string poolCidr;   // "10.244.0.0/16"
 };
 
+struct Route {
+  std::string destination;
+  std::string gateway;  // "" = on-link
+};
+
+struct Interface {
+  std::string name;
+  std::string mac;
+  std::string sandbox;
+  uint32_t mtu = 0;
+};
+
+// An IPAM pool as a backend instance sees it (cnikit_pool_info).
+struct PoolInfo {
+  std::string name;
+  std::vector<std::string> cidrs;
+  std::string allocator = "node-subnet";
+  uint32_t nodePrefixIpv4 = 0;
+  uint32_t nodePrefixIpv6 = 0;
+  std::string optionsJson = "{}";
+};
+
 struct PodRequest {
   std::string containerId;
   std::string netns;
@@ -83,6 +114,9 @@ struct PodRequest {
   std::string mac;
   uint32_t mtu = 0;
   std::string pool;
+  std::string podLabelsJson = "{}";
+  std::string runtimeConfigJson = "{}";
+  std::string cniArgsJson = "{}";
 };
 
 struct PodResult {
@@ -91,6 +125,8 @@ struct PodResult {
   std::string containerIfname;
   std::string containerMac;
   uint32_t mtu = 0;
+  std::vector<Route> routes;          // ABI 1.1 backends only
+  std::vector<Interface> interfaces;  // ABI 1.1 backends only
 };
 
 // Another node of the cluster as this backend sees it (cnikit_node_info).
@@ -100,6 +136,9 @@ struct NodeInfo {
   std::string underlayIpv6;
   std::vector<std::string> subnets;  // that node's subnets in this backend's pools
   std::string backendDataJson = "{}";  // what that node's instance published
+  std::string labelsJson = "{}";
+  uint32_t underlayIpv4PrefixLength = 0;
+  uint32_t underlayIpv6PrefixLength = 0;
 };
 
 // The node's underlay as passed to create (cnikit_create_args.underlay_*); empty = unknown.
@@ -108,20 +147,41 @@ struct Underlay {
   std::string ipv4;
   std::string ipv6;
   uint32_t mtu = 0;
+  uint32_t ipv4PrefixLength = 0;
+  uint32_t ipv6PrefixLength = 0;
+};
+
+// Everything create receives besides the library and the host services.
+struct CreateSpec {
+  std::string instanceName;
+  std::string nodeName;
+  std::string optionsJson = "{}";
+  std::string stateDir;
+  Underlay underlay;
+  std::vector<PoolInfo> pools;
+  std::string nodeLabelsJson = "{}";
+};
+
+// What the lifecycle calls did so far, for `cnikitctl status`.
+struct LifecycleState {
+  bool started = false;
+  int localNodeUpdates = 0;
 };
 
 class BackendInstance {
  public:
   // Calls the library's create; BackendError carries the backend's last_error text.
-  BackendInstance(std::shared_ptr<BackendLibrary> library, const std::string& instanceName,
-                  const std::string& nodeName, const std::string& optionsJson, const std::string& stateDir,
-                  std::shared_ptr<HostServices> host, const Underlay& underlay = {});
+  BackendInstance(std::shared_ptr<BackendLibrary> library, const CreateSpec& spec,
+                  std::shared_ptr<HostServices> host = nullptr);
   ~BackendInstance();
   BackendInstance(const BackendInstance&) = delete;
   BackendInstance& operator=(const BackendInstance&) = delete;
 
   const std::string& instanceName() const { return instanceName_; }
   const BackendLibrary& library() const { return *library_; }
+  const std::shared_ptr<BackendLibrary>& libraryPtr() const { return library_; }
+  HostServices& host() { return *host_; }
+  const std::shared_ptr<HostServices>& hostPtr() const { return host_; }
 
   bool supportsPods() const;
   PodResult podAdd(const PodRequest& request);   // throws BackendError (also when unsupported)
@@ -136,11 +196,34 @@ class BackendInstance {
   void nodeUpsert(const NodeInfo& node);  // throws BackendError
   void nodeRemove(const std::string& nodeName);
 
+  // Lifecycle (ABI 1.1). A backend without the table: every call succeeds and configUpdate
+  // answers false (recreate). All throw BackendError on failure.
+  void start();
+  void shutdown(cnikit_shutdown_mode mode);
+  // std::nullopt when ready, else the reason.
+  std::optional<std::string> notReadyReason();
+  // true when applied live; false when the instance must be recreated.
+  bool configUpdate(const std::string& optionsJson);
+  void podsSync(const std::vector<PodRequest>& pods);
+  void localNodeUpdate(const NodeInfo& self);
+  LifecycleState lifecycleState() const;
+  // Destroys the backend's instance (after shutdown KEEP_DATAPATH) and creates it anew with
+  // spec, waiting for calls in flight; the caller then runs local_node_update, start and
+  // pods_sync again. For an option change the backend cannot apply live.
+  void recreate(const CreateSpec& spec);
+
  private:
+  void create(const CreateSpec& spec);
+
   std::shared_ptr<BackendLibrary> library_;
   std::shared_ptr<HostServices> host_;
   std::string instanceName_;
+  cnikit_host_callbacks callbacks_{};  // sized for the backend's minor; outlives the handle
+  // Calls share it; recreate takes it alone.
+  mutable std::shared_mutex handleMutex_;
   cnikit_backend* handle_ = nullptr;
+  std::atomic<bool> started_{false};
+  std::atomic<int> localNodeUpdates_{0};
 };
 
 }  // namespace cnikit::plugin

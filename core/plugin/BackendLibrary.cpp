@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 #include <system_error>
 
 #include "core/plugin/BackendInstance.hpp"
@@ -15,8 +17,8 @@ namespace cnikit::plugin {
 namespace {
 
 // The size of cnikit_backend_api at ABI 1.0. Fields appended by later minors are read only
-// when api->size covers them, so keep this constant when appending.
-constexpr size_t kApiSizeV1_0 = sizeof(cnikit_backend_api);
+// when api->size covers them.
+constexpr size_t kApiSizeV1_0 = offsetof(cnikit_backend_api, lifecycle);
 // Enough to read size, abi_major and abi_minor, which stay first in every major.
 constexpr size_t kApiVersionPrefix = offsetof(cnikit_backend_api, abi_minor) + sizeof(uint32_t);
 
@@ -28,8 +30,11 @@ std::string octal(mode_t mode) {
   return buf;
 }
 
-template <class Table>
-void checkCapability(const Table* table, const char* capability, const std::string& who) {
+// A capability table: its size, a zero unknown tail, and no NULL function among those the
+// host knows (every one of them has a caller).
+template <class Table, class... Fn>
+void checkCapability(const Table* table, const char* capability, const std::string& who,
+                     std::initializer_list<std::pair<const char*, bool>> functions) {
   if (table == nullptr) return;
   if (table->size < sizeof(Table))
     throw LoadError(who + ": its " + capability + " table has size " + std::to_string(table->size) + ", expected " +
@@ -37,6 +42,16 @@ void checkCapability(const Table* table, const char* capability, const std::stri
   if (!cnikit_struct_tail_is_zero(table, sizeof(Table)))
     throw LoadError(who + ": its " + capability + " table has non-zero bytes beyond the " +
                     std::to_string(sizeof(Table)) + " this host knows");
+  for (const auto& [name, present] : functions)
+    if (!present) throw LoadError(who + ": its " + capability + " table has a NULL " + name);
+}
+
+// Tables of ABI 1.0 that no host calls yet: a backend that fills one would expect calls that
+// never come.
+void refuseReserved(const void* table, const char* capability, const std::string& who) {
+  if (table != nullptr)
+    throw LoadError(who + " sets the " + capability +
+                    " table, which this host does not offer (reserved in cnikit ABI 1.x: it must be NULL)");
 }
 
 }  // namespace
@@ -67,14 +82,35 @@ void checkAbi(const cnikit_backend_api* api, const std::string& libraryName, uin
                     std::to_string(sizeof(cnikit_backend_api)) + " this host (ABI " + host + ") knows");
   if (api->create == nullptr || api->destroy == nullptr || api->last_error == nullptr)
     throw LoadError(who + " lacks a mandatory function (create, destroy or last_error)");
-  checkCapability(api->pod, "pod", who);
-  checkCapability(api->node, "node", who);
-  checkCapability(api->policy, "policy", who);
-  checkCapability(api->service, "service", who);
-  checkCapability(api->encryption, "encryption", who);
-  checkCapability(api->flows, "flows", who);
-  if (api->pod && (!api->pod->pod_add || !api->pod->pod_del || !api->pod->pod_check))
-    throw LoadError(who + " has a pod table with a NULL function");
+  refuseReserved(api->policy, "policy", who);
+  refuseReserved(api->service, "service", who);
+  refuseReserved(api->encryption, "encryption", who);
+  refuseReserved(api->flows, "flows", who);
+  if (const auto* t = api->pod)
+    checkCapability(t, "pod", who, {{"pod_add", t->pod_add}, {"pod_del", t->pod_del}, {"pod_check", t->pod_check}});
+  if (const auto* t = api->node)
+    checkCapability(t, "node", who,
+                    {{"local_node_data", t->local_node_data}, {"node_upsert", t->node_upsert},
+                     {"node_remove", t->node_remove}});
+  if (const auto* t = lifecycleOf(*api))
+    checkCapability(t, "lifecycle", who,
+                    {{"start", t->start},
+                     {"shutdown", t->shutdown},
+                     {"ready", t->ready},
+                     {"config_update", t->config_update},
+                     {"pods_sync", t->pods_sync},
+                     {"local_node_update", t->local_node_update}});
+}
+
+const cnikit_lifecycle_ops* lifecycleOf(const cnikit_backend_api& api) {
+  if (api.abi_minor < 1 || api.size < offsetof(cnikit_backend_api, lifecycle) + sizeof(api.lifecycle)) return nullptr;
+  return api.lifecycle;
+}
+
+const char* optionsSchemaOf(const cnikit_backend_api& api) {
+  if (api.abi_minor < 1 || api.size < offsetof(cnikit_backend_api, options_schema_json) + sizeof(const char*))
+    return nullptr;
+  return api.options_schema_json;
 }
 
 void checkFileSafety(const std::filesystem::path& path) {
@@ -139,11 +175,13 @@ std::vector<std::string> BackendLibrary::capabilities() const {
   std::vector<std::string> out;
   if (api_->pod) out.emplace_back("pod");
   if (api_->node) out.emplace_back("node");
-  if (api_->policy) out.emplace_back("policy");
-  if (api_->service) out.emplace_back("service");
-  if (api_->encryption) out.emplace_back("encryption");
-  if (api_->flows) out.emplace_back("flows");
+  if (lifecycleOf(*api_)) out.emplace_back("lifecycle");
   return out;
+}
+
+std::string BackendLibrary::optionsSchema() const {
+  const char* schema = optionsSchemaOf(*api_);
+  return schema ? schema : "";
 }
 
 }  // namespace cnikit::plugin

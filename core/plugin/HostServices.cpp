@@ -51,12 +51,15 @@ HostServices::HostServices(std::string instanceName, store::Store* store, metric
   callbacks_.store_put = &HostServices::storePut;
   callbacks_.store_delete = &HostServices::storeDelete;
   callbacks_.store_list = &HostServices::storeList;
+  callbacks_.store_get_revision = [](void* ctx, const char* key, const char** value, size_t* len, int64_t* rev) {
+    if (rev) *rev = 0;
+    return storeGet(ctx, key, value, len);
+  };
 }
 
-void HostServices::setFlowSink(std::function<void(const cnikit_flow_event&)> sink) {
-  std::lock_guard lock(flowMutex_);
-  flowSink_ = std::move(sink);
-}
+nlohmann::json HostServices::conditions() const { return nlohmann::json::array(); }
+
+void HostServices::shutdown(bool) {}
 
 std::string HostServices::scoped(const char* key) const {
   return kBackendScope + instanceName_ + "/" + key;
@@ -131,8 +134,7 @@ void HostServices::flowEmit(void* ctx, const cnikit_flow_event* event) {
     cnikit_flow_event copy;
     std::memcpy(&copy, event, sizeof(copy));
     copy.size = sizeof(copy);
-    std::lock_guard lock(h->flowMutex_);
-    if (h->flowSink_) h->flowSink_(copy);
+    (void)copy;  // reserved: no flow log yet
   } catch (const std::exception& e) {
     spdlog::warn("[backend {}] flow sink failed: {}", h->instanceName_, e.what());
   } catch (...) {

@@ -4,6 +4,8 @@
 #include <cnikit/backend.h>
 
 #include <functional>
+
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,8 +26,10 @@ class HostServices {
   // A callbacks struct whose host_ctx is this object; valid as long as this object lives.
   const cnikit_host_callbacks* callbacks() const { return &callbacks_; }
 
-  // Where flow events go (cnikitctl monitor); default drops them.
-  void setFlowSink(std::function<void(const cnikit_flow_event&)> sink);
+  // The conditions the backend reported, as JSON (cnikitctl status).
+  nlohmann::json conditions() const;
+  // The instance ends: teardown stops its helper processes, otherwise they keep running.
+  void shutdown(bool teardown);
 
  private:
   static void log(void* ctx, cnikit_log_level level, const char* message);
@@ -49,8 +53,6 @@ class HostServices {
   std::unordered_map<std::thread::id, std::string> lastValues_;
   std::mutex metricsMutex_;
   std::vector<int32_t> metricIds_;  // the backend's metric id -> registry id (ids stay per instance)
-  std::mutex flowMutex_;
-  std::function<void(const cnikit_flow_event&)> flowSink_;
   cnikit_host_callbacks callbacks_{};
 };
 

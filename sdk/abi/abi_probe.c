@@ -30,6 +30,17 @@ typedef struct cnikit_abi_everything {
   cnikit_backend_entry_fn entry;
   unsigned abi_major;
   unsigned abi_minor;
+  /* 1.1 */
+  cnikit_shutdown_mode shutdown_mode;
+  cnikit_restart_policy restart_policy;
+  cnikit_store_event_type store_event_type;
+  cnikit_store_event* store_event;
+  cnikit_metric_spec* metric_spec;
+  cnikit_helper_spec* helper_spec;
+  cnikit_pool_info* pool_info;
+  cnikit_route* route;
+  cnikit_interface* interface;
+  cnikit_lifecycle_ops* lifecycle_ops;
 } cnikit_abi_everything;
 
 __attribute__((visibility("default"))) size_t cnikit_abi_probe(cnikit_abi_everything* all) {

@@ -61,8 +61,15 @@ class FlannelTest : public ::testing::Test {
 
   std::unique_ptr<cp::BackendInstance> create(const std::string& options) {
     return agent_->call([&] {
-      return std::make_unique<cp::BackendInstance>(library_, "test", "node-1", options, "/tmp",
-                                                   std::make_shared<cp::HostServices>("test", nullptr, nullptr));
+      auto b = std::make_unique<cp::BackendInstance>(
+          library_, cp::CreateSpec{.instanceName = "test", .nodeName = "node-1", .optionsJson = options, .stateDir = "/tmp"});
+      // As the agent does: the node's own part before its first pod.
+      cp::NodeInfo self;
+      self.name = "node-1";
+      self.subnets = {"10.244.1.0/24", "fd00:244:1::/64"};
+      b->localNodeUpdate(self);
+      b->start();
+      return b;
     });
   }
   void start(const std::string& options = "{}") { backend_ = create(options); }

@@ -156,9 +156,18 @@ class FlannelCluster : public ::testing::Test {
   }
   void startBackend(Node& node, const std::string& options, const cp::Underlay& underlay) {
     node.backend = node.agent->call([&] {
-      return std::make_unique<cp::BackendInstance>(library_, "test", node.name, options, node.state->path(),
-                                                   std::make_shared<cp::HostServices>("test", nullptr, nullptr),
-                                                   underlay);
+      auto b = std::make_unique<cp::BackendInstance>(library_, cp::CreateSpec{.instanceName = "test",
+                                                                            .nodeName = node.name,
+                                                                            .optionsJson = options,
+                                                                            .stateDir = node.state->path(),
+                                                                            .underlay = underlay});
+      cp::NodeInfo self;
+      self.name = node.name;
+      for (const auto& s : {node.subnetV4, node.subnetV6})
+        if (!s.empty()) self.subnets.push_back(s);
+      b->localNodeUpdate(self);
+      b->start();
+      return b;
     });
   }
   void stopBackend(Node& node) {

@@ -97,9 +97,12 @@ TEST_P(FlannelScale, ThousandRemoteNodes) {
   auto start = [&] {
     agent_->call([&] {
       backend_.reset();
-      backend_ = std::make_unique<cp::BackendInstance>(library_, "scale", "local", options, stateDir_,
-                                                       std::make_shared<cp::HostServices>("scale", nullptr, nullptr),
-                                                       cp::Underlay{"eth0", "172.16.255.1", "", 1500});
+      backend_ = std::make_unique<cp::BackendInstance>(
+          library_, cp::CreateSpec{.instanceName = "scale",
+                                   .nodeName = "local",
+                                   .optionsJson = options,
+                                   .stateDir = stateDir_,
+                                   .underlay = cp::Underlay{"eth0", "172.16.255.1", "", 1500}});
     });
   };
   auto programmedNodes = [&] {

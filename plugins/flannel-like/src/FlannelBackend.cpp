@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -69,6 +70,14 @@ std::vector<PodIp> parseIps(const sdk::PodRequest& req) {
   return out;
 }
 
+// The address after a subnet's network address: its gateway.
+IpAddress firstHost(const IpPrefix& subnet) {
+  IpAddress a = subnet.network().address;
+  for (size_t i = a.size(); i-- > 0;)
+    if (++a.bytes[i] != 0) break;
+  return a;
+}
+
 void requireBasics(const sdk::PodRequest& req) {
   if (req.containerId.empty()) invalid("container id is empty");
   if (auto valid = validateIfname(req.ifname); !valid) invalid("ifname: " + valid.error().message);
@@ -92,6 +101,7 @@ FlannelBackend::FlannelBackend(const sdk::CreateArgs& args)
       host_(args.host),
       instance_(args.instanceName),
       underlayMtu_(args.underlayMtu),
+      pools_(args.pools),
       masquerade_("cnikit flannel-like " + args.instanceName) {
   // The tunnel runs over IPv4 when the node has an IPv4 underlay address, else over IPv6.
   const bool ipv6Underlay = args.underlayIpv4.empty() && !args.underlayIpv6.empty();
@@ -150,20 +160,11 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
     must(deleteLink(hostSock, hostName), "removing stale host veth");
   }
 
-  LinkInfo bridge;
-  {
-    std::lock_guard lock(bridgeMutex_);
-    bridge = must(ensureBridge(hostSock, options_.bridge, BridgeOptions{.mtu = defaultMtu_, .up = true}), "");
-    for (const auto& ip : ips) {
-      if (!ip.gateway) continue;
-      IpPrefix gw{*ip.gateway, ip.subnet.prefixLen};
-      must(addAddress(hostSock, bridge.index, gw),
-           "adding gateway " + gw.str() + " to bridge '" + options_.bridge + "'");
-    }
-  }
-
-  if (remote_)
-    for (const auto& ip : ips) remote_->ensureLocalSubnet(ip.subnet);
+  // The bridge, its gateways, the VXLAN subnet address and masquerade are node state, made
+  // by localNodeUpdate before the first pod; ADD only attaches.
+  const int bridgeIndex = bridgeIndex_.load();
+  if (bridgeIndex == 0)
+    throw sdk::Error(CNIKIT_ERR_TRY_AGAIN, "bridge '" + options_.bridge + "' is not set up yet (no local_node_update)");
 
   // From here on every step is undone if a later one fails: deleting the host end of the
   // pair deletes the pod end too, wherever it is.
@@ -174,7 +175,7 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   spec.peerNetns = &podNs;
   spec.mtu = mtu;
   spec.peerMac = mac;
-  spec.master = bridge.index;
+  spec.master = bridgeIndex;
   spec.up = true;
   if (auto created = createVeth(hostSock, spec); !created) {
     auto raced = findLink(podSock, req.ifname);  // the kernel does not say which name was taken
@@ -211,9 +212,6 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
     must(addRoute(podSock, route, RouteOptions{.existOk = false}), "adding default route in " + where);
     routed[slot] = true;
   }
-
-  if (options_.masquerade)
-    for (const auto& ip : ips) masquerade_.ensure(ip.address.family(), ip.subnet.str(), ip.pool);
 
   LinkInfo hostLink = must(getLink(hostSock, hostName), "host veth");
   rollback.commit();
@@ -329,6 +327,90 @@ void FlannelBackend::nodeUpsert(const sdk::NodeInfo& node) {
 
 void FlannelBackend::nodeRemove(const std::string& nodeName) {
   if (remote_) remote_->remove(nodeName);
+}
+
+std::string FlannelBackend::poolOf(const std::string& subnet) const {
+  auto prefix = IpPrefix::parse(subnet);
+  if (!prefix) return "";
+  for (const auto& pool : pools_)
+    for (const auto& cidr : pool.cidrs) {
+      auto p = IpPrefix::parse(cidr);
+      if (p && p.value().family() == prefix.value().family() && p.value().contains(prefix.value().address))
+        return p.value().network().str();
+    }
+  return "";
+}
+
+void FlannelBackend::localNodeUpdate(const sdk::NodeInfo& self) {
+  std::vector<IpPrefix> subnets;
+  for (const auto& text : self.subnets) {
+    auto subnet = IpPrefix::parse(text);
+    if (!subnet) invalid("local node subnet '" + text + "': " + subnet.error().message);
+    subnets.push_back(subnet.value().network());
+  }
+  NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
+  std::lock_guard lock(bridgeMutex_);
+  LinkInfo bridge = must(ensureBridge(hostSock, options_.bridge, BridgeOptions{.mtu = defaultMtu_, .up = true}), "");
+  // The gateway of a node subnet is its first address (IPAM hands out from the second on).
+  for (const auto& subnet : subnets) {
+    IpPrefix gateway{firstHost(subnet), subnet.prefixLen};
+    must(addAddress(hostSock, bridge.index, gateway),
+         "adding gateway " + gateway.str() + " to bridge '" + options_.bridge + "'");
+    if (remote_) remote_->ensureLocalSubnet(subnet);
+    if (options_.masquerade) masquerade_.ensure(subnet.family(), subnet.str(), poolOf(subnet.str()));
+  }
+  bridgeIndex_ = bridge.index;
+}
+
+sdk::Readiness FlannelBackend::ready() {
+  if (bridgeIndex_.load() == 0) return sdk::Readiness::notYet("bridge '" + options_.bridge + "' not set up yet");
+  return sdk::Readiness::yes();
+}
+
+void FlannelBackend::shutdown(sdk::ShutdownMode mode) {
+  if (mode == CNIKIT_SHUTDOWN_KEEP_DATAPATH) {
+    (void)reaper_->flush();  // retired veths would otherwise wait for the next agent
+    return;
+  }
+  // TEARDOWN: the node leaves; what pods are left lose their network with it.
+  NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
+  std::lock_guard lock(bridgeMutex_);
+  bridgeIndex_ = 0;
+  if (auto bridge = must(findLink(hostSock, options_.bridge), "host namespace")) {
+    for (const auto& link : must(listLinks(hostSock), "host namespace"))
+      if (link.master == bridge->index && link.kind == "veth") (void)reaper_->retire(link.name);
+    must(reaper_->flush(), "deleting the pods' veths");
+    must(deleteLink(hostSock, options_.bridge), "deleting bridge '" + options_.bridge + "'");
+  }
+  if (remote_) remote_->teardown();
+  if (options_.masquerade) masquerade_.removeAll();
+}
+
+void FlannelBackend::podsSync(const std::vector<sdk::PodRequest>& pods) {
+  std::set<std::string> owned;
+  for (const auto& pod : pods) owned.insert(hostVethName(pod.containerId, pod.ifname));
+  NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
+  auto bridge = must(findLink(hostSock, options_.bridge), "host namespace");
+  std::set<std::string> present;
+  if (bridge) {
+    for (const auto& link : must(listLinks(hostSock), "host namespace")) {
+      if (link.master != bridge->index || link.kind != "veth") continue;
+      present.insert(link.name);
+      if (owned.count(link.name)) continue;
+      host_.warn("flannel-like: retiring host veth '" + link.name + "': no pod owns it (an ADD cut short?)");
+      must(reaper_->retire(link.name), "retiring orphan veth '" + link.name + "'");
+    }
+  }
+  // A recorded pod whose pair is gone (deleted by hand) gets it back, with the same addresses.
+  for (const auto& pod : pods) {
+    if (present.count(hostVethName(pod.containerId, pod.ifname)) || pod.netns.empty()) continue;
+    try {
+      podAdd(pod);
+      host_.warn("flannel-like: re-made the veth of pod " + pod.containerId + " (it was gone)");
+    } catch (const std::exception& e) {
+      host_.warn("flannel-like: pod " + pod.containerId + " has no veth and cannot get one back: " + e.what());
+    }
+  }
 }
 
 }  // namespace cnikit::flannel

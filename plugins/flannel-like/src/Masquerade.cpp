@@ -77,8 +77,7 @@ void Masquerade::ensure(int family, const std::string& subnet, const std::string
   if (done_.count(key)) return;
 
   const std::string tool = family == AF_INET6 ? "ip6tables" : "iptables";
-  std::vector<std::string> rule = {"POSTROUTING", "-s",      subnet,      "!",      "-d", pool.empty() ? subnet : pool,
-                                   "-m",          "comment", "--comment", comment_, "-j", "MASQUERADE"};
+  std::vector<std::string> rule = ruleOf(subnet, pool);
   std::vector<std::string> check = {tool, "-w", "5", "-t", "nat", "-C"};
   check.insert(check.end(), rule.begin(), rule.end());
   Outcome present = spawnAndWait(check);
@@ -94,6 +93,32 @@ void Masquerade::ensure(int family, const std::string& subnet, const std::string
   for (const auto& ns : pinned_) seen = seen || ns.sameAs(here.value());
   if (!seen) pinned_.push_back(std::move(here).value());
   done_.insert(key);
+}
+
+std::vector<std::string> Masquerade::ruleOf(const std::string& subnet, const std::string& pool) const {
+  return {"POSTROUTING", "-s",      subnet,      "!",      "-d", pool.empty() ? subnet : pool,
+          "-m",          "comment", "--comment", comment_, "-j", "MASQUERADE"};
+}
+
+void Masquerade::removeAll() {
+  auto here = toolkit::Netns::current();
+  if (!here) throw sdk::Error(CNIKIT_ERR_SYSTEM, "masquerade: " + here.error().message);
+  std::lock_guard lock(mutex_);
+  for (auto it = done_.begin(); it != done_.end();) {
+    const auto& [dev, ino, family, subnet, pool] = *it;
+    if (dev != here.value().id().dev || ino != here.value().id().ino) {
+      ++it;
+      continue;
+    }
+    std::vector<std::string> remove = {family == AF_INET6 ? "ip6tables" : "iptables", "-w", "5", "-t", "nat", "-D"};
+    auto rule = ruleOf(subnet, pool);
+    remove.insert(remove.end(), rule.begin(), rule.end());
+    Outcome removed = spawnAndWait(remove);
+    if (removed.exitCode != 0)
+      throw sdk::Error(CNIKIT_ERR_SYSTEM, "masquerade: '" + join(remove) + "' failed (exit " +
+                                              std::to_string(removed.exitCode) + "): " + removed.err);
+    it = done_.erase(it);
+  }
 }
 
 }  // namespace cnikit::flannel

@@ -20,8 +20,12 @@ class Masquerade {
   // "-s <subnet> ! -d <pool> -j MASQUERADE" (pool empty: "! -d <subnet>"). Throws
   // cnikit::sdk::Error(CNIKIT_ERR_SYSTEM) with the command and its stderr on failure.
   void ensure(int family, const std::string& subnet, const std::string& pool);
+  // Deletes every rule this object made in the calling thread's namespace (the node leaves).
+  void removeAll();
 
  private:
+  std::vector<std::string> ruleOf(const std::string& subnet, const std::string& pool) const;
+
   std::string comment_;
   std::mutex mutex_;
   std::set<std::tuple<dev_t, ino_t, int, std::string, std::string>> done_;

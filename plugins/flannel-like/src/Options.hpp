@@ -13,6 +13,27 @@ enum class Mode {
 
 std::string modeName(Mode mode);
 
+// The options as a JSON Schema (the agent validates with it at start; `cnikitctl backend
+// describe flannel-like` prints it). Options::parse checks the same and more (names, the
+// options that only vxlan takes).
+inline constexpr const char* kOptionsSchema = R"schema({
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "title": "flannel-like options",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "mode": {"enum": ["bridge", "vxlan", "host-gw"], "default": "bridge",
+             "description": "bridge: local pods only; vxlan: other nodes through a VXLAN device; host-gw: routes via the other nodes' underlay addresses"},
+    "bridge": {"type": "string", "minLength": 1, "maxLength": 15, "default": "cni0", "description": "the Linux bridge pods are attached to"},
+    "masquerade": {"type": "boolean", "default": false, "description": "SNAT pod traffic that leaves the pool"},
+    "mtu": {"type": "integer", "minimum": 0, "maximum": 65535, "default": 0, "description": "pod MTU; 0 = derived from the underlay"},
+    "hairpin": {"type": "boolean", "default": false, "description": "hairpin mode on the pods' bridge ports"},
+    "vni": {"type": "integer", "minimum": 1, "maximum": 16777215, "default": 1, "description": "vxlan: VXLAN network identifier"},
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8472, "description": "vxlan: UDP port"},
+    "vxlanDevice": {"type": "string", "minLength": 1, "maxLength": 15, "description": "vxlan: device name (default flannel.<vni>)"}
+  }
+})schema";
+
 struct Options {
   Mode mode = Mode::kBridge;
   std::string bridge = "cni0";  // the Linux bridge pods are attached to

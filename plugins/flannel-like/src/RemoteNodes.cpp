@@ -515,6 +515,22 @@ void RemoteNodes::remove(const std::string& nodeName) {
   persist(nodeName);
 }
 
+void RemoteNodes::teardown() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, record] : records_) names.push_back(name);
+  }
+  for (const auto& name : names) remove(name);
+  std::lock_guard lock(mutex_);
+  unreachable_.clear();
+  localSubnets_.clear();
+  if (options_.mode == Mode::kVxlan && !vxlanName_.empty()) {
+    must(toolkit::deleteLink(sock_, vxlanName_), "deleting vxlan '" + vxlanName_ + "'");
+    vxlanIndex_ = 0;
+  }
+}
+
 void RemoteNodes::ensureLocalSubnet(const IpPrefix& subnet) {
   if (options_.mode != Mode::kVxlan || subnet.family() != AF_INET) return;
   IpPrefix own{subnet.network().address, 32};

@@ -70,6 +70,9 @@ class RemoteNodes {
   // flannel does, so traffic the node itself sends to remote pods has an address the remote
   // side routes back through the tunnel. A no-op in host-gw mode.
   void ensureLocalSubnet(const toolkit::IpPrefix& subnet);
+  // The node leaves the cluster: withdraws every node's entries, forgets the journal and
+  // deletes the VXLAN device.
+  void teardown();
   nlohmann::json status();
 
  private:

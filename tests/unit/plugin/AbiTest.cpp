@@ -50,7 +50,7 @@ TEST(Abi, GoodBackendLoadsAndCreates) {
   EXPECT_EQ(lib->api().abi_major, CNIKIT_ABI_MAJOR);
   EXPECT_EQ(lib->api().abi_minor, CNIKIT_ABI_MINOR);
   EXPECT_TRUE(lib->capabilities().empty());
-  BackendInstance instance(lib, "abi", "node-1", "{}", "/tmp", nullptr);
+  BackendInstance instance(lib, CreateSpec{.instanceName = "abi", .nodeName = "node-1", .stateDir = "/tmp"});
   EXPECT_FALSE(instance.supportsPods());
   EXPECT_EQ(instance.statusJson(), "{}");  // no status_json in the table
   try {
@@ -120,7 +120,7 @@ TEST(Abi, NullTableRefused) {
 
 TEST(Abi, MalformedTablesRefused) {
   auto small = tableClaiming(1, 0);
-  small.size = sizeof(small) - sizeof(void*);
+  small.size = offsetof(cnikit_backend_api, lifecycle) - sizeof(void*);  // short of ABI 1.0
   EXPECT_THROW(checkAbi(&small, "libsmall.so", 1, 0), LoadError);
 
   auto noCreate = tableClaiming(1, 0);
@@ -152,6 +152,50 @@ TEST(Abi, MalformedTablesRefused) {
   pod.size = sizeof(pod) - 8;
   badPod.pod = &pod;
   EXPECT_THROW(checkAbi(&badPod, "libpod.so", 1, 0), LoadError);
+}
+
+TEST(Abi, ReservedTablesRefused) {
+  CNIKIT_REQUIRE_ROOT();
+  std::string message = loadError(cnikit::test::kReservedTableBackend);
+  EXPECT_THAT(message, HasSubstr("sets the policy table, which this host does not offer"));
+  EXPECT_THAT(message, HasSubstr("must be NULL"));
+
+  cnikit_flow_ops flows{sizeof(cnikit_flow_ops), nullptr};
+  auto withFlows = tableClaiming(1, 0);
+  withFlows.flows = &flows;
+  try {
+    checkAbi(&withFlows, "libflows.so", 1, 1);
+    FAIL() << "a reserved table was accepted";
+  } catch (const LoadError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("sets the flows table"));
+  }
+}
+
+TEST(Abi, EveryFunctionOfAnOfferedTableIsChecked) {
+  CNIKIT_REQUIRE_ROOT();
+  std::string message = loadError(cnikit::test::kNullLifecycleEntryBackend);
+  EXPECT_THAT(message, HasSubstr("its lifecycle table has a NULL shutdown"));
+
+  cnikit_node_ops node{sizeof(cnikit_node_ops), nullptr, nullptr, nullptr};
+  auto withNode = tableClaiming(1, 0);
+  withNode.node = &node;
+  try {
+    checkAbi(&withNode, "libnode.so", 1, 1);
+    FAIL() << "a node table with NULL functions was accepted";
+  } catch (const LoadError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("its node table has a NULL local_node_data"));
+  }
+}
+
+TEST(Abi, LifecycleOfA1_0TableIsNotRead) {
+  // A 1.0 table ends before the lifecycle field: whatever lies beyond is not the backend's.
+  struct {
+    cnikit_backend_api api;
+  } padded{tableClaiming(1, 1)};
+  padded.api.size = offsetof(cnikit_backend_api, lifecycle);
+  padded.api.lifecycle = reinterpret_cast<const cnikit_lifecycle_ops*>(0x1);
+  EXPECT_EQ(lifecycleOf(padded.api), nullptr);
+  EXPECT_EQ(optionsSchemaOf(padded.api), nullptr);
 }
 
 TEST(Abi, UnsafeFilesRefused) {

@@ -14,6 +14,8 @@ inline const std::filesystem::path kOtherMajorBackend = PLUGIN_TEST_OTHER_MAJOR;
 inline const std::filesystem::path kNewerMinorBackend = PLUGIN_TEST_NEWER_MINOR;
 inline const std::filesystem::path kNoEntryBackend = PLUGIN_TEST_NO_ENTRY;
 inline const std::filesystem::path kNullTableBackend = PLUGIN_TEST_NULL_TABLE;
+inline const std::filesystem::path kReservedTableBackend = PLUGIN_TEST_RESERVED_TABLE;
+inline const std::filesystem::path kNullLifecycleEntryBackend = PLUGIN_TEST_NULL_LIFECYCLE_ENTRY;
 inline const std::filesystem::path kWrapperBackend = PLUGIN_TEST_WRAPPER;
 inline const std::filesystem::path kWrapperFullBackend = PLUGIN_TEST_WRAPPER_FULL;
 

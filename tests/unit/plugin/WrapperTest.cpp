@@ -1,5 +1,6 @@
 // The C++ wrapper (backend.hpp) seen from the host: statuses, last_error, capability
 // detection, struct size checks, exported symbols — through real libraries.
+#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -24,8 +25,13 @@ class Wrapper : public ::testing::Test {
     host_ = std::make_shared<HostServices>("wrap", &store_, &metrics_);
   }
   std::unique_ptr<BackendInstance> make(const std::string& options = "{}") {
-    return std::make_unique<BackendInstance>(lib_, "wrap", "node-a", options, "/tmp/state", host_,
-                                             Underlay{"eth1", "192.168.1.10", "fd00:1::10", 9000});
+    return std::make_unique<BackendInstance>(lib_,
+                                             CreateSpec{.instanceName = "wrap",
+                                                        .nodeName = "node-a",
+                                                        .optionsJson = options,
+                                                        .stateDir = "/tmp/state",
+                                                        .underlay = Underlay{"eth1", "192.168.1.10", "fd00:1::10", 9000}},
+                                             host_);
   }
   static PodRequest request(const std::string& id) {
     PodRequest r;
@@ -39,6 +45,9 @@ class Wrapper : public ::testing::Test {
     r.mac = "02:00:00:00:00:01";
     r.mtu = 1450;
     r.pool = "default-v4";
+    r.podLabelsJson = R"({"app":"web"})";
+    r.runtimeConfigJson = R"({"portMappings":[]})";
+    r.cniArgsJson = R"({"K8S_POD_NAME":"p"})";
     return r;
   }
 
@@ -88,17 +97,27 @@ TEST_F(Wrapper, PodOnlyBackendHasOnlyThePodTable) {
   const auto& api = lib_->api();
   EXPECT_NE(api.pod, nullptr);
   EXPECT_EQ(api.node, nullptr);
+  EXPECT_EQ(api.lifecycle, nullptr);
+  EXPECT_EQ(api.options_schema_json, nullptr);
+  // Reserved tables are never set by the wrapper.
   EXPECT_EQ(api.policy, nullptr);
   EXPECT_EQ(api.service, nullptr);
   EXPECT_EQ(api.encryption, nullptr);
   EXPECT_EQ(api.flows, nullptr);
+  // Without a lifecycle table the host treats every step as done and recreates on an
+  // option change.
+  auto b = make();
+  EXPECT_NO_THROW(b->start());
+  EXPECT_EQ(b->notReadyReason(), std::nullopt);
+  EXPECT_FALSE(b->configUpdate("{}"));
 }
 
-TEST_F(Wrapper, FullBackendHasEveryTable) {
+TEST_F(Wrapper, FullBackendHasTheDeclaredTables) {
   auto full = BackendLibrary::load(cnikit::test::kWrapperFullBackend);
-  EXPECT_THAT(full->capabilities(), ElementsAre("pod", "node", "policy", "service", "encryption", "flows"));
+  EXPECT_THAT(full->capabilities(), ElementsAre("pod", "node", "lifecycle"));
+  EXPECT_THAT(full->optionsSchema(), HasSubstr("\"mode\""));
 
-  // Drive the non-pod tables through the raw ABI (BackendInstance covers pods only).
+  // Drive the node table through the raw ABI.
   auto* handle = [&] {
     cnikit_create_args args = createArgs(host_->callbacks());
     cnikit_backend* b = nullptr;
@@ -108,24 +127,80 @@ TEST_F(Wrapper, FullBackendHasEveryTable) {
   const auto& api = full->api();
   EXPECT_STREQ(api.node->local_node_data(handle), "{\"vtep\":\"wrap\"}");
   const char* subnets[] = {"10.244.2.0/24", "10.245.2.0/24"};
-  cnikit_node_info node{sizeof(cnikit_node_info), "node-b", "192.168.1.2", "", subnets, 2, "{\"mac\":\"x\"}"};
+  cnikit_node_info node{};
+  node.size = sizeof(node);
+  node.name = "node-b";
+  node.underlay_ipv4 = "192.168.1.2";
+  node.underlay_ipv6 = "";
+  node.subnets = subnets;
+  node.n_subnets = 2;
+  node.backend_data_json = "{\"mac\":\"x\"}";
   EXPECT_EQ(api.node->node_upsert(handle, &node), CNIKIT_OK);
   EXPECT_EQ(store_.get("/cnikit/v1/backends/wrap/nodes/node-b")->value,
             "192.168.1.2|10.244.2.0/24;10.245.2.0/24;|{\"mac\":\"x\"}");
   EXPECT_EQ(api.node->node_remove(handle, "node-b"), CNIKIT_OK);
   EXPECT_FALSE(store_.get("/cnikit/v1/backends/wrap/nodes/node-b"));
-  EXPECT_EQ(api.policy->endpoint_policy_set(handle, "ep1", "{\"rules\":[]}"), CNIKIT_OK);
-  EXPECT_EQ(store_.get("/cnikit/v1/backends/wrap/policy/ep1")->value, "{\"rules\":[]}");
-  EXPECT_EQ(api.service->service_upsert(handle, "{}"), CNIKIT_OK);
-  EXPECT_EQ(api.flows->flows_enable(handle, 1), CNIKIT_OK);
-  // A failing string-returning call answers NULL and keeps the status' message.
-  EXPECT_EQ(api.encryption->local_public_key(handle), nullptr);
-  EXPECT_STREQ(api.last_error(handle), "key not generated yet");
   // A node_info smaller than this SDK knows is refused.
   node.size = sizeof(node) - 8;
   EXPECT_EQ(api.node->node_upsert(handle, &node), CNIKIT_ERR_INVALID_ARGUMENT);
   EXPECT_THAT(api.last_error(handle), HasSubstr("cnikit_node_info has size"));
   api.destroy(handle);
+}
+
+TEST_F(Wrapper, LifecycleCallsReachTheBackendInOrder) {
+  auto full = BackendLibrary::load(cnikit::test::kWrapperFullBackend);
+  BackendInstance b(full, CreateSpec{.instanceName = "wrap", .nodeName = "node-a", .stateDir = "/tmp"}, host_);
+  NodeInfo self;
+  self.name = "node-a";
+  self.subnets = {"10.244.1.0/24"};
+  self.labelsJson = R"({"zone":"a"})";
+  b.localNodeUpdate(self);
+  b.start();
+  b.podsSync({request("c1"), request("c2")});
+  EXPECT_EQ(b.notReadyReason(), std::nullopt);
+  store_.put("/cnikit/v1/backends/wrap/not-ready", "1");
+  EXPECT_EQ(b.notReadyReason(), "waiting for the test");
+  EXPECT_TRUE(b.configUpdate(R"({"mode":"a"})"));
+  EXPECT_FALSE(b.configUpdate(R"({"mode":"recreate"})"));
+  b.shutdown(CNIKIT_SHUTDOWN_KEEP_DATAPATH);
+  b.shutdown(CNIKIT_SHUTDOWN_TEARDOWN);
+  EXPECT_EQ(b.lifecycleState().localNodeUpdates, 1);
+
+  std::vector<std::string> calls;
+  for (const auto& kv : store_.list("/cnikit/v1/backends/wrap/calls/"))
+    calls.push_back(kv.key.substr(kv.key.rfind('/') + 1) + "=" + kv.value);
+  std::sort(calls.begin(), calls.end(), [](const std::string& x, const std::string& y) {
+    return std::stoi(x) < std::stoi(y);
+  });
+  EXPECT_THAT(calls, ElementsAre(R"(1-local_node_update=node-a|10.244.1.0/24;|{"zone":"a"})", "2-start=",
+                                 "3-pods_sync=c1;c2;", R"(4-config_update={"mode":"a"})",
+                                 R"(5-config_update={"mode":"recreate"})", "6-shutdown=keep", "7-shutdown=teardown"));
+}
+
+TEST_F(Wrapper, RecreateMakesAFreshInstance) {
+  auto full = BackendLibrary::load(cnikit::test::kWrapperFullBackend);
+  BackendInstance b(full, CreateSpec{.instanceName = "wrap", .nodeName = "node-a", .stateDir = "/tmp"}, host_);
+  b.start();
+  EXPECT_TRUE(b.lifecycleState().started);
+  b.recreate(CreateSpec{.instanceName = "wrap", .nodeName = "node-a", .optionsJson = R"({"mode":"b"})", .stateDir = "/tmp"});
+  EXPECT_FALSE(b.lifecycleState().started);
+  bool keptDatapath = false;
+  for (const auto& kv : store_.list("/cnikit/v1/backends/wrap/calls/")) keptDatapath = keptDatapath || kv.value == "keep";
+  EXPECT_TRUE(keptDatapath) << "recreate shuts the old instance down with KEEP_DATAPATH";
+  EXPECT_NO_THROW(b.podAdd(request("after-recreate")));
+}
+
+TEST_F(Wrapper, PodAddReturnsRoutesAndInterfaces) {
+  auto b = make();
+  PodResult result = b->podAdd(request("with-routes"));
+  ASSERT_EQ(result.routes.size(), 2u);
+  EXPECT_EQ(result.routes[0].destination, "10.96.0.0/12");
+  EXPECT_EQ(result.routes[0].gateway, "10.244.1.1");
+  EXPECT_EQ(result.routes[1].gateway, "");
+  ASSERT_EQ(result.interfaces.size(), 1u);
+  EXPECT_EQ(result.interfaces[0].name, "net1");
+  EXPECT_EQ(result.interfaces[0].sandbox, "/var/run/netns/with-routes");
+  EXPECT_EQ(result.interfaces[0].mtu, 9000u);
 }
 
 TEST_F(Wrapper, PodAddPassesEveryFieldBothWays) {
@@ -138,7 +213,8 @@ TEST_F(Wrapper, PodAddPassesEveryFieldBothWays) {
   EXPECT_EQ(result.mtu, 1450u);
   EXPECT_EQ(store_.get("/cnikit/v1/backends/wrap/pods/c0ffee123456")->value,
             "/var/run/netns/c0ffee123456|eth0|default/pod-c0ffee123456|02:00:00:00:00:01|1450|default-v4"
-            "|2,10.244.1.5/24,10.244.1.1,10.244.1.0/24,10.244.0.0/16|10,fd00::5/64,,fd00::/64,fd00::/48");
+            "|2,10.244.1.5/24,10.244.1.1,10.244.1.0/24,10.244.0.0/16,0af4/24|10,fd00::5/64,,fd00::/64,fd00::/48,fd00/64"
+            R"(|{"app":"web"}|{"portMappings":[]}|{"K8S_POD_NAME":"p"})");
   EXPECT_NO_THROW(b->podCheck(request("c0ffee123456")));
   b->podDel(request("c0ffee123456"));
   EXPECT_FALSE(store_.get("/cnikit/v1/backends/wrap/pods/c0ffee123456"));
@@ -265,7 +341,7 @@ TEST_F(Wrapper, IncomingStructSizesAreChecked) {
   cnikit_pod_request two{sizeof(cnikit_pod_request), "twoips", "/ns", "eth0", "", "", &ips[0].ip, 2, "", 0, "p"};
   EXPECT_EQ(api.pod->pod_add(handle, &two, &out), CNIKIT_OK) << api.last_error(handle);
   EXPECT_THAT(store_.get("/cnikit/v1/backends/wrap/pods/twoips")->value,
-              HasSubstr("|2,10.0.0.2/24,10.0.0.1,10.0.0.0/24,10.0.0.0/16|2,10.0.0.3/24,,10.0.0.0/24,10.0.0.0/16"));
+              HasSubstr("|2,10.0.0.2/24,10.0.0.1,10.0.0.0/24,10.0.0.0/16,0000/0|2,10.0.0.3/24,,10.0.0.0/24,10.0.0.0/16"));
 
   // A result buffer smaller than known.
   out.size = sizeof(out) - 4;

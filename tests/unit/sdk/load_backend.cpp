@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     std::cout << "\n";
     cnikit::metrics::Registry metrics;
     auto host = std::make_shared<HostServices>("consumer", nullptr, &metrics);
-    BackendInstance instance(lib, "consumer", "node-1", "{}", "/tmp", host);
+    BackendInstance instance(lib, CreateSpec{.instanceName = "consumer", .nodeName = "node-1", .stateDir = "/tmp"}, host);
     std::cout << "status " << instance.statusJson() << "\n";
     if (argc == 2) return 0;
 
