@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "tools/conformance/LabIncludes.hpp"
 
@@ -120,6 +121,16 @@ std::vector<std::string> normaliseIptablesSave(const std::string& text) {
 }
 
 NodeSnapshot takeSnapshot(const std::string& netnsPath, const std::string& stateDir) {
+  // A settled node: an IPv6 address still in duplicate address detection gets its local
+  // route only when DAD ends (~1-2 s after a device came up), so wait for that first.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool tentative = false;
+    for (const auto& l : ipJson({"addr", "show"}, netnsPath))
+      for (const auto& a : l.value("addr_info", json::array())) tentative = tentative || a.value("tentative", false);
+    if (!tentative) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   NodeSnapshot s;
   s.sections["links"] = links(netnsPath);
   s.sections["addresses"] = addresses(netnsPath);

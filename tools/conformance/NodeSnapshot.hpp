@@ -14,7 +14,8 @@ struct NodeSnapshot {
   std::map<std::string, std::vector<std::string>> sections;  // "routes4" -> lines
 };
 
-// Throws std::runtime_error when a tool fails (ip, iptables-*-save).
+// Waits (up to 4 s) until no IPv6 address is tentative, so a device that just came up is
+// seen as it will stay. Throws std::runtime_error when a tool fails (ip, iptables-*-save).
 NodeSnapshot takeSnapshot(const std::string& netnsPath, const std::string& stateDir);
 
 // "+ routes4: 10.244.1.5 dev cnp1 ..." for lines only in `after`, "- ..." for lines only in
