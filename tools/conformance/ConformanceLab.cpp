@@ -85,7 +85,8 @@ void ConformanceLab::build(Report& report) {
     instance_ = b.value("instance", "");
     for (const auto& c : b.value("capabilities", json::array())) report.capabilities.push_back(c.get<std::string>());
   }
-  routesNodes_ = std::find(report.capabilities.begin(), report.capabilities.end(), "node") != report.capabilities.end();
+  capabilities_ = report.capabilities;
+  routesNodes_ = hasCapability("node");
   report.instance = instance_;
 }
 
@@ -94,6 +95,10 @@ void ConformanceLab::teardown() {
   down_ = true;
   auto removed = lab::downLab(name_, nullptr);
   say("lab " + name_ + " removed (" + std::to_string(removed.size()) + " steps)");
+}
+
+bool ConformanceLab::hasCapability(const std::string& name) const {
+  return std::find(capabilities_.begin(), capabilities_.end(), name) != capabilities_.end();
 }
 
 const lab::NodeState& ConformanceLab::node(const std::string& name) const {

@@ -39,6 +39,7 @@ class ConformanceLab {
   std::string nodeNetns(const std::string& name) const;  // /run/netns/...
   std::string stateDir(const std::string& name) const;
   const std::string& instance() const { return instance_; }
+  bool hasCapability(const std::string& name) const;
   // The backend routes between nodes (it has the node capability).
   bool routesNodes() const { return routesNodes_; }
   // Where the peer pod of the cross-node checks runs: node2, or node1 when the backend
@@ -73,6 +74,7 @@ class ConformanceLab {
   bool built_ = false, down_ = false;
   std::string instance_;
   bool routesNodes_ = false;
+  std::vector<std::string> capabilities_;
   NodeSnapshot pristine_, baseline_;
 };
 

@@ -121,7 +121,9 @@ CheckOutcome checkPodsSyncRemovesOrphans(ConformanceLab& lab) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (hostIf.empty()) problems.push_back("the ADD result names no host interface");
-  if (linkLeft) problems.push_back("the orphan's host interface " + hostIf + " is still there 10 s after the start");
+  if (linkLeft)
+    problems.push_back("the orphan's host interface " + hostIf + " is still there 10 s after the start" +
+                       (lab.hasCapability("lifecycle") ? "" : " (the backend offers no lifecycle table: no pods_sync)"));
   for (const auto& route : routesLeft) problems.push_back("a route to the orphan stays: " + route);
   if (auto why = ping(peerNetns, aIp); !why.empty()) problems.push_back("the recorded pod after the restart: " + why);
 
