@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/agent/Endpoints.hpp"
+#include "core/agent/NodeSync.hpp"
+#include "core/ipam/IpAddress.hpp"
+#include "core/ipam/IpamKeys.hpp"
 #include "core/k8s/Validation.hpp"
 #include "tools/conformance/BackendLocation.hpp"
 
@@ -156,12 +160,26 @@ NodeSnapshot ConformanceLab::snapshot(const std::string& nodeName) const {
   return takeSnapshot(nodeNetns(nodeName), stateDir(nodeName));
 }
 
-json ConformanceLab::agentStatus(const std::string& nodeName) const {
-  return lab::agentStatus(node(nodeName), std::chrono::seconds(10));
+json ConformanceLab::callAgent(const std::string& nodeName, const std::string& method,
+                               std::chrono::milliseconds timeout) const {
+  return lab::callAgentSocket(node(nodeName).socket, {{"method", method}}, timeout);
 }
 
-json ConformanceLab::ipamList(const std::string& nodeName) const {
-  return lab::callAgentSocket(node(nodeName).socket, {{"method", "ipam.list"}}, std::chrono::seconds(10));
+void ConformanceLab::forgetPodInStore(const std::string& nodeName, const std::string& containerId,
+                                      const std::string& ifname, const json& allocations) {
+  lab::withLabStore(state_, [&](store::Store& store) {
+    store.remove(agent::Endpoints::prefix(nodeName) + containerId + "/" + ifname);
+    store.remove(ipam::keys::handle(nodeName, containerId, ifname));
+    for (const auto& a : allocations)
+      store.remove(ipam::keys::address(a.value("pool", ""), ipam::IpAddress::parse(a.value("address", ""))));
+    return 0;
+  });
+}
+
+bool ConformanceLab::nodeRecorded(const std::string& nodeName) {
+  return lab::withLabStore(state_, [&](store::Store& store) {
+    return store.get(std::string(agent::kNodesPrefix) + nodeName).has_value();
+  });
 }
 
 void ConformanceLab::ensureAgent(const std::string& nodeName) {

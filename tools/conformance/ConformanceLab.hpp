@@ -61,8 +61,19 @@ class ConformanceLab {
   const NodeSnapshot& pristine() const { return pristine_; }  // node1 before its agent ever ran
   const NodeSnapshot& baseline() const { return baseline_; }  // node1 after its agent started, no pod
 
-  nlohmann::json agentStatus(const std::string& node) const;
-  nlohmann::json ipamList(const std::string& node) const;
+  // One method of the node's agent ("status", "ipam.list", "node.leave"); throws when it
+  // does not answer or answers an error.
+  nlohmann::json callAgent(const std::string& node, const std::string& method,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+  nlohmann::json agentStatus(const std::string& node) const { return callAgent(node, "status"); }
+  nlohmann::json ipamList(const std::string& node) const { return callAgent(node, "ipam.list"); }
+
+  // The store as if a pod's ADD had died before recording it: its endpoint record, IPAM
+  // handle and the address records of `allocations` (ipam.list entries) are deleted.
+  void forgetPodInStore(const std::string& node, const std::string& containerId, const std::string& ifname,
+                        const nlohmann::json& allocations);
+  // The node's record is in the store.
+  bool nodeRecorded(const std::string& node);
   // Starts the node's agent when it does not run and waits until it is ready and routed.
   void ensureAgent(const std::string& node);
   void say(const std::string& line) const;

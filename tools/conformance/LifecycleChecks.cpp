@@ -2,10 +2,6 @@
 // start under a live TCP stream, pods_sync after a crash, shutdown(TEARDOWN) on node leave.
 #include <thread>
 
-#include "core/agent/Endpoints.hpp"
-#include "core/agent/NodeSync.hpp"
-#include "core/ipam/IpAddress.hpp"
-#include "core/ipam/IpamKeys.hpp"
 #include "tools/conformance/Checks.hpp"
 #include "tools/conformance/CniCall.hpp"
 #include "tools/conformance/Routes.hpp"
@@ -95,13 +91,7 @@ CheckOutcome checkPodsSyncRemovesOrphans(ConformanceLab& lab) {
 
   // A crash, and the store as if the ADD had died before recording anything.
   lab::killAgent(lab.state(), kNode1);
-  lab::withLabStore(lab.state(), [&](store::Store& store) {
-    store.remove(agent::Endpoints::prefix(kNode1) + id + "/eth0");
-    store.remove(ipam::keys::handle(kNode1, id, "eth0"));
-    for (const auto& alloc : held)
-      store.remove(ipam::keys::address(alloc.value("pool", ""), ipam::IpAddress::parse(alloc.value("address", ""))));
-    return 0;
-  });
+  lab.forgetPodInStore(kNode1, id, "eth0", held);
   auto started = Clock::now();
   lab::startAgent(lab.state(), kNode1);
   lab::waitNodesReady(lab.state(), {kNode1}, nullptr, std::chrono::seconds(60));
@@ -146,7 +136,7 @@ CheckOutcome checkTeardownLeavesNodeClean(ConformanceLab& lab) {
   auto asked = Clock::now();
   std::string answer;
   try {
-    lab::callAgentSocket(lab.node(kNode1).socket, {{"method", "node.leave"}}, std::chrono::seconds(60));
+    lab.callAgent(kNode1, "node.leave", std::chrono::seconds(60));
   } catch (const std::exception& e) {
     answer = e.what();  // an agent that exits before it answers is fine; one that stays is not
   }
@@ -183,10 +173,7 @@ CheckOutcome checkTeardownLeavesNodeClean(ConformanceLab& lab) {
   if (!diff.empty())
     problems.push_back("node1 differs from before its agent ever ran (" + std::to_string(diff.size()) +
                        " lines): " + summariseDiff(diff));
-  bool recorded = lab::withLabStore(lab.state(), [&](store::Store& store) {
-    return store.get(std::string(agent::kNodesPrefix) + kNode1).has_value();
-  });
-  if (recorded) problems.push_back("node1's node record is still in the store");
+  if (lab.nodeRecorded(kNode1)) problems.push_back("node1's node record is still in the store");
   return outcomeOf(problems, "agent left in " + std::to_string(leftMs) +
                                  " ms; node1 equals its state before the agent ever ran");
 }
