@@ -57,8 +57,7 @@ std::set<int> parseChecks(const std::string& text) {
 // Labs of earlier runs whose cnikitctl died without cleaning up (e.g. SIGKILL): conf<pid>.
 void sweepStaleLabs() {
   for (const auto& name : lab::listLabs()) {
-    if (name.rfind("conf", 0) != 0 || name.size() == 4 ||
-        name.find_first_not_of("0123456789", 4) != std::string::npos)
+    if (name.rfind("conf", 0) != 0 || name.size() == 4 || name.find_first_not_of("0123456789", 4) != std::string::npos)
       continue;
     pid_t pid = static_cast<pid_t>(std::stol(name.substr(4)));
     if (pid == ::getpid() || ::kill(pid, 0) == 0) continue;
@@ -103,8 +102,8 @@ void registerConformanceCommands(CLI::App& app, const GlobalOptions& options, in
     bool quiet = false;
   };
   auto state = std::make_shared<State>();
-  auto* cmd = app.add_subcommand(
-      "conformance", "run a backend through the conformance checks in a private lab (pass/fail table)");
+  auto* cmd = app.add_subcommand("conformance",
+                                 "run a backend through the conformance checks in a private lab (pass/fail table)");
   cmd->add_option("--backend", state->backend, "backend name in the backend dir, or a path to its .so")->required();
   cmd->add_option("--options", state->backendOptions, "backend options as JSON, e.g. '{\"mode\":\"host-gw\"}'")
       ->capture_default_str();
@@ -124,8 +123,7 @@ void registerConformanceCommands(CLI::App& app, const GlobalOptions& options, in
     kit.labName = state->name.empty() ? "conf" + std::to_string(::getpid()) : state->name;
     lab::validateLabName(kit.labName);
     if (!state->checks.empty()) kit.only = parseChecks(state->checks);
-    if (!state->quiet)
-      kit.progress = [](const std::string& line) { std::cerr << clock() << " " << line << std::endl; };
+    if (!state->quiet) kit.progress = [](const std::string& line) { std::cerr << clock() << " " << line << std::endl; };
     sweepStaleLabs();
 
     // The kit runs in a child; this process removes the lab after it whatever way it ended
@@ -156,8 +154,8 @@ void registerConformanceCommands(CLI::App& app, const GlobalOptions& options, in
     gChild = 0;
     auto removed = lab::downLab(kit.labName, nullptr);
     if (WIFSIGNALED(status)) {
-      std::cerr << "cnikitctl conformance: the kit died of signal " << WTERMSIG(status) << "; its lab "
-                << kit.labName << " was removed (" << removed.size() << " steps)\n";
+      std::cerr << "cnikitctl conformance: the kit died of signal " << WTERMSIG(status) << "; its lab " << kit.labName
+                << " was removed (" << removed.size() << " steps)\n";
       exitCode = 2;
     } else {
       exitCode = WEXITSTATUS(status);

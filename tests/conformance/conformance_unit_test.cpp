@@ -19,7 +19,8 @@ TEST(ConformanceSnapshot, IptablesSaveWithoutCountersCommentsOrMereTables) {
                                     ":POSTROUTING ACCEPT [0:0]\nCOMMIT\n# Completed\n")
                   .empty());
   auto rules = normaliseIptablesSave(
-      "*nat\n:POSTROUTING ACCEPT [9:540]\n:CNIKIT-MASQ - [0:0]\n[4:240] -A POSTROUTING -s 10.244.1.0/24 -j CNIKIT-MASQ\n"
+      "*nat\n:POSTROUTING ACCEPT [9:540]\n:CNIKIT-MASQ - [0:0]\n[4:240] -A POSTROUTING -s 10.244.1.0/24 -j "
+      "CNIKIT-MASQ\n"
       "COMMIT\n*filter\n:FORWARD DROP [0:0]\nCOMMIT\n");
   EXPECT_EQ(rules, (std::vector<std::string>{"nat: :CNIKIT-MASQ", "nat: -A POSTROUTING -s 10.244.1.0/24 -j CNIKIT-MASQ",
                                              "filter: :FORWARD policy DROP"}));

@@ -26,7 +26,8 @@ BackendLocation locateBackend(const std::string& nameOrPath, const std::string& 
     return {type, file.parent_path().string(), file.string()};
   }
   std::string dir = lab::findBackendDir(binDir, nameOrPath);
-  for (const auto& candidate : {fs::path(dir) / ("libcnikit-" + nameOrPath + ".so"), fs::path(dir) / (nameOrPath + ".so")})
+  for (const auto& candidate :
+       {fs::path(dir) / ("libcnikit-" + nameOrPath + ".so"), fs::path(dir) / (nameOrPath + ".so")})
     if (fs::exists(candidate, ec)) return {nameOrPath, dir, candidate.string()};
   throw std::invalid_argument("--backend " + nameOrPath + ": no libcnikit-" + nameOrPath + ".so in " + dir +
                               " (give a path to the .so of an out-of-tree backend)");

@@ -18,13 +18,13 @@ struct CheckOutcome {
 // Pass with `figures` when `problems` is empty, else Fail with the problems.
 CheckOutcome outcomeOf(const std::vector<std::string>& problems, const std::string& figures = "");
 
-CheckOutcome checkIdempotence(ConformanceLab& lab);             // 1
-CheckOutcome checkNothingLeftAfterDel(ConformanceLab& lab);     // 2
-CheckOutcome checkBadInputRefused(ConformanceLab& lab);         // 3
-CheckOutcome checkNodeAddRemove(ConformanceLab& lab);           // 4
-CheckOutcome checkLocalNodeBeforePods(ConformanceLab& lab);     // 5
-CheckOutcome checkRestartKeepsStream(ConformanceLab& lab);      // 6
-CheckOutcome checkPodsSyncRemovesOrphans(ConformanceLab& lab);  // 7
-CheckOutcome checkTeardownLeavesNodeClean(ConformanceLab& lab); // 8
+CheckOutcome checkIdempotence(ConformanceLab& lab);              // 1
+CheckOutcome checkNothingLeftAfterDel(ConformanceLab& lab);      // 2
+CheckOutcome checkBadInputRefused(ConformanceLab& lab);          // 3
+CheckOutcome checkNodeAddRemove(ConformanceLab& lab);            // 4
+CheckOutcome checkLocalNodeBeforePods(ConformanceLab& lab);      // 5
+CheckOutcome checkRestartKeepsStream(ConformanceLab& lab);       // 6
+CheckOutcome checkPodsSyncRemovesOrphans(ConformanceLab& lab);   // 7
+CheckOutcome checkTeardownLeavesNodeClean(ConformanceLab& lab);  // 8
 
 }  // namespace cnikit::conformance

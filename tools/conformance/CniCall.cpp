@@ -23,8 +23,8 @@ CniReply callCni(const std::string& cnikitPath, const CniCall& call) {
   lab::CommandSpec spec;
   spec.argv = {cnikitPath};
   spec.env = {{"CNI_COMMAND", call.command}, {"CNI_CONTAINERID", call.containerId},
-              {"CNI_NETNS", call.netnsPath},  {"CNI_IFNAME", call.ifname},
-              {"CNI_ARGS", call.args},        {"CNI_PATH", cnikitPath.substr(0, cnikitPath.rfind('/'))}};
+              {"CNI_NETNS", call.netnsPath}, {"CNI_IFNAME", call.ifname},
+              {"CNI_ARGS", call.args},       {"CNI_PATH", cnikitPath.substr(0, cnikitPath.rfind('/'))}};
   spec.replaceEnv = true;
   spec.stdinText = call.config.dump();
   spec.timeout = std::chrono::seconds(60);

@@ -81,7 +81,8 @@ void ConformanceLab::build(Report& report) {
   lab::addNodeNetwork(state_, {kNode1, {}});
   pristine_ = snapshot(kNode1);
   lab::startAgent(state_, kNode1);
-  lab::waitNodesReady(state_, {kNode1}, [this](const std::string& l) { say(l); }, std::chrono::seconds(60));
+  lab::waitNodesReady(
+      state_, {kNode1}, [this](const std::string& l) { say(l); }, std::chrono::seconds(60));
   baseline_ = snapshot(kNode1);
 
   auto status = agentStatus(kNode1);
@@ -119,7 +120,9 @@ std::string ConformanceLab::stateDir(const std::string& name) const {
 
 std::string ConformanceLab::cnikitPath() const { return (fs::path(state_.binDir) / "cnikit").string(); }
 
-json ConformanceLab::cniConfig(const std::string& nodeName) const { return json::parse(lab::cniConfig(node(nodeName))); }
+json ConformanceLab::cniConfig(const std::string& nodeName) const {
+  return json::parse(lab::cniConfig(node(nodeName)));
+}
 
 const lab::PodState& ConformanceLab::servedPod(const std::string& name, const std::string& nodeName) {
   if (const auto* p = state_.pod("conformance/" + name)) return *p;
@@ -177,9 +180,8 @@ void ConformanceLab::forgetPodInStore(const std::string& nodeName, const std::st
 }
 
 bool ConformanceLab::nodeRecorded(const std::string& nodeName) {
-  return lab::withLabStore(state_, [&](store::Store& store) {
-    return store.get(std::string(agent::kNodesPrefix) + nodeName).has_value();
-  });
+  return lab::withLabStore(
+      state_, [&](store::Store& store) { return store.get(std::string(agent::kNodesPrefix) + nodeName).has_value(); });
 }
 
 void ConformanceLab::ensureAgent(const std::string& nodeName) {

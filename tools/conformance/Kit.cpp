@@ -60,8 +60,8 @@ Report runConformance(const KitOptions& options) {
       report.setupError = e.what();
     }
     for (int number : kRunOrder) {
-      const auto& entry = *std::find_if(entries().begin(), entries().end(),
-                                        [&](const CheckEntry& e) { return e.number == number; });
+      const auto& entry =
+          *std::find_if(entries().begin(), entries().end(), [&](const CheckEntry& e) { return e.number == number; });
       CheckResult result;
       result.number = entry.number;
       result.name = entry.name;
@@ -81,8 +81,8 @@ Report runConformance(const KitOptions& options) {
           result.verdict = Verdict::Fail;
           result.detail = e.what();
         }
-        result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                               checkStarted);
+        result.elapsed =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - checkStarted);
         if (options.progress)
           options.progress("check " + std::to_string(number) + ": " + verdictName(result.verdict) +
                            (result.detail.empty() ? "" : " (" + result.detail + ")"));

@@ -42,7 +42,8 @@ CheckOutcome checkRestartKeepsStream(ConformanceLab& lab) {
   TcpStream stream(lab::netnsPath(a.netns), firstIpv4(peer.ips), kServedPort);
   auto warmup = Clock::now() + std::chrono::seconds(3);
   while (stream.echoed() < 20 && Clock::now() < warmup) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (stream.echoed() < 20) return outcomeOf({"the stream does not flow before the restart: " + stream.finish().describe()});
+  if (stream.echoed() < 20)
+    return outcomeOf({"the stream does not flow before the restart: " + stream.finish().describe()});
 
   // SIGTERM: the agent shuts its backends down with KEEP_DATAPATH and exits; then it starts again.
   auto down = Clock::now();
@@ -112,8 +113,9 @@ CheckOutcome checkPodsSyncRemovesOrphans(ConformanceLab& lab) {
   }
   if (hostIf.empty()) problems.push_back("the ADD result names no host interface");
   if (linkLeft)
-    problems.push_back("the orphan's host interface " + hostIf + " is still there 10 s after the start" +
-                       (lab.hasCapability("lifecycle") ? "" : " (the backend offers no lifecycle table: no pods_sync)"));
+    problems.push_back(
+        "the orphan's host interface " + hostIf + " is still there 10 s after the start" +
+        (lab.hasCapability("lifecycle") ? "" : " (the backend offers no lifecycle table: no pods_sync)"));
   for (const auto& route : routesLeft) problems.push_back("a route to the orphan stays: " + route);
   if (auto why = ping(peerNetns, aIp); !why.empty()) problems.push_back("the recorded pod after the restart: " + why);
 
@@ -174,8 +176,8 @@ CheckOutcome checkTeardownLeavesNodeClean(ConformanceLab& lab) {
     problems.push_back("node1 differs from before its agent ever ran (" + std::to_string(diff.size()) +
                        " lines): " + summariseDiff(diff));
   if (lab.nodeRecorded(kNode1)) problems.push_back("node1's node record is still in the store");
-  return outcomeOf(problems, "agent left in " + std::to_string(leftMs) +
-                                 " ms; node1 equals its state before the agent ever ran");
+  return outcomeOf(problems,
+                   "agent left in " + std::to_string(leftMs) + " ms; node1 equals its state before the agent ever ran");
 }
 
 }  // namespace cnikit::conformance

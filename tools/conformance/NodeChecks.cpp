@@ -120,7 +120,8 @@ CheckOutcome checkLocalNodeBeforePods(ConformanceLab& lab) {
     auto why = reach(lab::netnsPath(peer.netns), ip, kServedPort, std::chrono::milliseconds(1000), true);
     reachedMs = msSince(added);
     if (!why.empty())
-      problems.push_back("the first pod " + ip + " is not reachable from " + peer.node + " within 1 s of its ADD: " + why);
+      problems.push_back("the first pod " + ip + " is not reachable from " + peer.node +
+                         " within 1 s of its ADD: " + why);
   }
   add.command = "DEL";
   callCni(lab.cnikitPath(), add);
@@ -130,9 +131,8 @@ CheckOutcome checkLocalNodeBeforePods(ConformanceLab& lab) {
   std::string from = lab.routesNodes() ? "from node2" : "from node1 (the backend routes no nodes)";
   json lifecycle = status.value("backends", json::array()).empty() ? json(nullptr)
                                                                    : status["backends"][0].value("lifecycle", json());
-  return outcomeOf(problems, "lifecycle " + lifecycle.dump() +
-                                 "; first pod reachable " + from + " " + std::to_string(reachedMs) +
-                                 " ms after its ADD returned");
+  return outcomeOf(problems, "lifecycle " + lifecycle.dump() + "; first pod reachable " + from + " " +
+                                 std::to_string(reachedMs) + " ms after its ADD returned");
 }
 
 }  // namespace cnikit::conformance

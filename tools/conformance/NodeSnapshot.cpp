@@ -38,8 +38,8 @@ std::vector<std::string> links(const std::string& netnsPath) {
     auto flags = l.value("flags", json::array());
     bool up = std::find(flags.begin(), flags.end(), "UP") != flags.end();
     std::string kind = l.contains("linkinfo") ? field(l["linkinfo"], "info_kind") : "";
-    out.push_back(field(l, "ifname") + " kind " + (kind.empty() ? "-" : kind) + " mtu " + field(l, "mtu") +
-                  " mac " + field(l, "address") + " master " + (l.contains("master") ? field(l, "master") : "-") +
+    out.push_back(field(l, "ifname") + " kind " + (kind.empty() ? "-" : kind) + " mtu " + field(l, "mtu") + " mac " +
+                  field(l, "address") + " master " + (l.contains("master") ? field(l, "master") : "-") +
                   (up ? " up" : " down"));
   }
   return out;
@@ -89,8 +89,8 @@ std::vector<std::string> files(const std::string& dir) {
     content << in.rdbuf();
     char hash[32];
     std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(content.str()));
-    out.push_back(fs::relative(it->path(), dir, ec).string() + " " + std::to_string(content.str().size()) +
-                  " bytes " + hash);
+    out.push_back(fs::relative(it->path(), dir, ec).string() + " " + std::to_string(content.str().size()) + " bytes " +
+                  hash);
   }
   return out;
 }
@@ -109,8 +109,10 @@ std::vector<std::string> normaliseIptablesSave(const std::string& text) {
       std::istringstream in(line.substr(1));
       std::string chain, policy;
       in >> chain >> policy;
-      if (policy == "-") out.push_back(table + ": :" + chain);
-      else if (policy != "ACCEPT") out.push_back(table + ": :" + chain + " policy " + policy);
+      if (policy == "-")
+        out.push_back(table + ": :" + chain);
+      else if (policy != "ACCEPT")
+        out.push_back(table + ": :" + chain + " policy " + policy);
     } else {
       std::string rule = line;
       if (rule[0] == '[') rule.erase(0, rule.find(']') + 2);  // -c counters

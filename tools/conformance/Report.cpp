@@ -4,10 +4,14 @@ namespace cnikit::conformance {
 
 const char* verdictName(Verdict verdict) {
   switch (verdict) {
-    case Verdict::Pass: return "pass";
-    case Verdict::Fail: return "FAIL";
-    case Verdict::NotApplicable: return "n/a";
-    case Verdict::Skipped: return "skipped";
+    case Verdict::Pass:
+      return "pass";
+    case Verdict::Fail:
+      return "FAIL";
+    case Verdict::NotApplicable:
+      return "n/a";
+    case Verdict::Skipped:
+      return "skipped";
   }
   return "?";
 }
@@ -27,8 +31,8 @@ nlohmann::json Report::toJson() const {
                     {"result", verdictName(c.verdict)},
                     {"ms", c.elapsed.count()},
                     {"detail", c.detail}});
-  nlohmann::json out = {{"backend", backend}, {"library", library},       {"instance", instance},
-                        {"options", options}, {"capabilities", capabilities}, {"checks", rows},
+  nlohmann::json out = {{"backend", backend},     {"library", library},           {"instance", instance},
+                        {"options", options},     {"capabilities", capabilities}, {"checks", rows},
                         {"wallMs", wall.count()}, {"passed", !failed()}};
   if (!setupError.empty()) out["setupError"] = setupError;
   return out;

@@ -15,8 +15,8 @@ std::vector<std::string> routesInto(const std::string& netnsPath, const std::vec
     if (auto c = ipam::Cidr::tryParse(p, true)) wanted.push_back(*c);
   std::vector<std::string> out;
   for (const char* family : {"-4", "-6"}) {
-    auto routes = json::parse(lab::runChecked({"ip", "-j", family, "route", "show", "table", "all"}, netnsPath),
-                              nullptr, false);
+    auto routes =
+        json::parse(lab::runChecked({"ip", "-j", family, "route", "show", "table", "all"}, netnsPath), nullptr, false);
     if (!routes.is_array()) continue;
     for (const auto& r : routes) {
       std::string dst = r.value("dst", "");

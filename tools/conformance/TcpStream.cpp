@@ -16,8 +16,8 @@ namespace cnikit::conformance {
 
 std::string StreamFigures::describe() const {
   std::string out = "sent " + std::to_string(sent) + ", echoed " + std::to_string(echoed) + ", lost " +
-                    std::to_string(lost) + ", delayed >" + std::to_string(TcpStream::kDelayedAfter.count()) +
-                    " ms " + std::to_string(delayed) + ", resets " + std::to_string(resets) + ", longest gap " +
+                    std::to_string(lost) + ", delayed >" + std::to_string(TcpStream::kDelayedAfter.count()) + " ms " +
+                    std::to_string(delayed) + ", resets " + std::to_string(resets) + ", longest gap " +
                     std::to_string(maxGapMs) + " ms";
   if (!error.empty()) out += " (" + error + ")";
   return out;
@@ -111,7 +111,8 @@ void TcpStream::receiveLoop() {
     if (ready == 0) continue;
     ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
     if (n <= 0) {
-      if (!stopReceiving_) fail(n == 0 ? "the server closed the connection" : std::string("recv: ") + std::strerror(errno));
+      if (!stopReceiving_)
+        fail(n == 0 ? "the server closed the connection" : std::string("recv: ") + std::strerror(errno));
       return;
     }
     pending.append(buf, static_cast<size_t>(n));

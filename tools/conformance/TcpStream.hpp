@@ -18,10 +18,10 @@ namespace cnikit::conformance {
 struct StreamFigures {
   int sent = 0;
   int echoed = 0;
-  int lost = 0;      // sent and never echoed
-  int delayed = 0;   // echoed later than kDelayedAfter
-  int resets = 0;    // the connection broke (reset, closed, send error)
-  long maxGapMs = 0; // longest time without an echo while sending
+  int lost = 0;       // sent and never echoed
+  int delayed = 0;    // echoed later than kDelayedAfter
+  int resets = 0;     // the connection broke (reset, closed, send error)
+  long maxGapMs = 0;  // longest time without an echo while sending
   std::string error;  // first error seen
   std::string describe() const;
 };
