@@ -28,6 +28,7 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
 void registerPolicyCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // policy matrix, explain
 void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // lab up/down/apply/probe/...
 void registerBackendCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // backend describe
+void registerConformanceCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // conformance
 
 // The socket of a lab's first running agent (for the global --lab NAME); LabCommands.cpp.
 std::string labAgentSocket(const std::string& lab);

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cnikit::ctl::registerPolicyCommands(app, options, exitCode);
   cnikit::ctl::registerLabCommands(app, options, exitCode);
   cnikit::ctl::registerBackendCommands(app, options, exitCode);
+  cnikit::ctl::registerConformanceCommands(app, options, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
