@@ -25,7 +25,7 @@
 #include "core/policy/Engine.hpp"
 #include "core/policy/iptables/NetnsBinding.hpp"
 #include "core/policy/iptables/PolicyChains.hpp"
-#include "core/policy/iptables/XtablesLock.hpp"
+#include <cnikit/toolkit/XtablesLock.hpp>
 
 namespace cnikit::policy::iptables {
 
@@ -34,7 +34,7 @@ struct IptablesProviderOptions {
   // Set net.bridge.bridge-nf-call-iptables and -ip6tables to 1 in this namespace, so traffic
   // between pods on one Linux bridge passes the FORWARD chain at all.
   bool bridgeNetfilter = true;
-  std::string lockPath = kXtablesLockPath;
+  std::string lockPath = toolkit::kXtablesLockPath;
   std::chrono::milliseconds lockTimeout{10000};
 };
 
