@@ -1,94 +1,47 @@
 #include "Masquerade.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <vector>
 
 #include <cnikit/backend.hpp>
-
-extern char** environ;
+#include <cnikit/toolkit/IptcTable.hpp>
+#include <cnikit/toolkit/XtablesLock.hpp>
 
 namespace cnikit::flannel {
 
 namespace {
 
-struct Outcome {
-  int exitCode = -1;
-  std::string err;
-};
-
-// posix_spawn from the calling thread: the child inherits this thread's network namespace.
-Outcome spawnAndWait(const std::vector<std::string>& argv) {
-  Outcome outcome;
-  int errPipe[2];
-  if (::pipe2(errPipe, O_CLOEXEC) != 0) {
-    outcome.err = std::string("pipe: ") + std::strerror(errno);
-    return outcome;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, errPipe[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int err = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(errPipe[1]);
-  if (err != 0) {
-    ::close(errPipe[0]);
-    outcome.err = "cannot run " + argv[0] + ": " + std::strerror(err);
-    return outcome;
-  }
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(errPipe[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) outcome.err.append(buf, static_cast<size_t>(n));
-  ::close(errPipe[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  outcome.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  while (!outcome.err.empty() && outcome.err.back() == '\n') outcome.err.pop_back();
-  return outcome;
-}
-
-std::string join(const std::vector<std::string>& argv) {
-  std::string s;
-  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-  return s;
+[[noreturn]] void fail(const toolkit::Error& error) {
+  throw sdk::Error(CNIKIT_ERR_SYSTEM, "masquerade: " + error.message);
 }
 
 }  // namespace
 
 void Masquerade::ensure(int family, const std::string& subnet, const std::string& pool) {
   auto here = toolkit::Netns::current();
-  if (!here) throw sdk::Error(CNIKIT_ERR_SYSTEM, "masquerade: " + here.error().message);
+  if (!here) fail(here.error());
   auto key = std::make_tuple(here.value().id().dev, here.value().id().ino, family, subnet, pool);
   std::lock_guard lock(mutex_);
   if (done_.count(key)) return;
 
-  const std::string tool = family == AF_INET6 ? "ip6tables" : "iptables";
-  std::vector<std::string> rule = {"POSTROUTING", "-s",      subnet,      "!",      "-d", pool.empty() ? subnet : pool,
-                                   "-m",          "comment", "--comment", comment_, "-j", "MASQUERADE"};
-  std::vector<std::string> check = {tool, "-w", "5", "-t", "nat", "-C"};
-  check.insert(check.end(), rule.begin(), rule.end());
-  Outcome present = spawnAndWait(check);
-  if (present.exitCode != 0) {
-    std::vector<std::string> append = {tool, "-w", "5", "-t", "nat", "-A"};
-    append.insert(append.end(), rule.begin(), rule.end());
-    Outcome added = spawnAndWait(append);
-    if (added.exitCode != 0)
-      throw sdk::Error(CNIKIT_ERR_SYSTEM, "masquerade: '" + join(append) + "' failed (exit " +
-                                              std::to_string(added.exitCode) + "): " + added.err);
+  toolkit::IptablesRule rule = toolkit::ruleTo("MASQUERADE");
+  rule.source = subnet;
+  rule.destination = pool.empty() ? subnet : pool;
+  rule.destinationInverted = true;
+  rule.comment = comment_;
+  const auto ipFamily = family == AF_INET6 ? toolkit::IpFamily::V6 : toolkit::IpFamily::V4;
+  {
+    // The xtables lock from the snapshot to the commit: a commit replaces the whole nat table.
+    std::lock_guard iptc(toolkit::iptcMutex());
+    auto xtables = toolkit::XtablesLock::acquire();
+    if (!xtables) fail(xtables.error());
+    auto table = toolkit::IptcTable::open(ipFamily, "nat");
+    if (!table) fail(table.error());
+    auto present = table.value().contains("POSTROUTING", rule);
+    if (!present) fail(present.error());
+    if (!present.value()) {
+      if (auto added = table.value().append("POSTROUTING", rule); !added) fail(added.error());
+      if (auto committed = table.value().commit(); !committed) fail(committed.error());
+    }
   }
   bool seen = false;
   for (const auto& ns : pinned_) seen = seen || ns.sameAs(here.value());

@@ -1,8 +1,9 @@
 #pragma once
 // SNAT (MASQUERADE) of pod traffic that leaves the pool: one nat/POSTROUTING rule per
-// (family, node subnet, pool) in the calling thread's network namespace, made with the
-// system's iptables/ip6tables command (run only when the rule is not yet known to exist,
-// so the per-pod cost is a set lookup). Rules are node state: they stay when pods go.
+// (family, node subnet, pool) in the calling thread's network namespace, written through
+// libiptc (the toolkit's IptcTable, legacy nat table, under the xtables lock) only when the
+// rule is not yet known to exist, so the per-pod cost is a set lookup. Rules are node state:
+// they stay when pods go. Seen with `iptables-legacy -t nat -S`.
 #include <mutex>
 #include <set>
 #include <string>
@@ -18,7 +19,7 @@ class Masquerade {
   explicit Masquerade(std::string comment) : comment_(std::move(comment)) {}
 
   // "-s <subnet> ! -d <pool> -j MASQUERADE" (pool empty: "! -d <subnet>"). Throws
-  // cnikit::sdk::Error(CNIKIT_ERR_SYSTEM) with the command and its stderr on failure.
+  // cnikit::sdk::Error(CNIKIT_ERR_SYSTEM) with libiptc's reason on failure.
   void ensure(int family, const std::string& subnet, const std::string& pool);
 
  private:
