@@ -8,6 +8,7 @@
 #include "core/policy/iptables/IptablesFlavour.hpp"
 #include <cnikit/toolkit/Ipset.hpp>
 #include <cnikit/toolkit/IptcTable.hpp>
+#include <cnikit/toolkit/NetnsGuard.hpp>
 
 namespace cnikit::policy::iptables {
 
@@ -85,7 +86,8 @@ json ApplyStats::toJson() const {
           {"iptablesMs", iptablesMs},       {"totalMs", totalMs}};
 }
 
-IptablesProvider::IptablesProvider(IptablesProviderOptions options) : options_(std::move(options)) {
+IptablesProvider::IptablesProvider(IptablesProviderOptions options)
+    : options_(std::move(options)), netns_(toolkit::Netns::current().value()) {
   bridgeStatus_ = enableBridgeNetfilter(options_.bridgeNetfilter);
   if (bridgeStatus_.contains("error"))
     spdlog::warn("policy: {}: bridged pod-to-pod traffic on this node is not policed", bridgeStatus_["error"].get<std::string>());
@@ -95,7 +97,7 @@ IptablesProvider::~IptablesProvider() = default;
 
 ApplyStats IptablesProvider::sync(const Engine& engine) {
   std::lock_guard lock(iptcMutex());
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys;
   for (const auto& key : engine.endpointKeys()) keys.insert(key);
   for (Family family : kFamilies)
@@ -107,7 +109,7 @@ ApplyStats IptablesProvider::sync(const Engine& engine) {
 ApplyStats IptablesProvider::apply(const Engine& engine, const Changes& changes) {
   if (needsSync_) return sync(engine);
   std::lock_guard lock(iptcMutex());
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys = engine.affectedEndpoints(changes);
   for (const auto& key : changes.removedEndpoints) keys.insert(key);
   std::set<std::string> changedSets = changes.sets;
@@ -117,7 +119,7 @@ ApplyStats IptablesProvider::apply(const Engine& engine, const Changes& changes)
 
 void IptablesProvider::removeAll() {
   std::lock_guard lock(iptcMutex());
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys;
   for (Family family : kFamilies)
     for (const auto& [key, chains] : state(family).endpoints) keys.insert(key);
@@ -381,7 +383,7 @@ json IptablesProvider::status() const {
     out["lastUpdate"] = last_.toJson();
     out["inSync"] = !needsSync_;
   }
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   out["flavour"] = inspectFlavours().toJson();
   out["ipset"] = "libipset (in process, restore-format batches)";
   json bridge = enableBridgeNetfilter(false);  // what the namespace has now
