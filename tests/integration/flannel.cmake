@@ -41,6 +41,10 @@ if(TARGET cnikit_toolkit_iptables)
   gtest_discover_tests(toolkit_iptables_test TEST_PREFIX "toolkit." PROPERTIES LABELS root DISCOVERY_TIMEOUT 30)
 endif()
 
+add_executable(toolkit_process_test ${toolkit_test_dir}/ToolkitProcessTest.cpp)
+target_link_libraries(toolkit_process_test PRIVATE cnikit::toolkit cnikit_test_support GTest::gtest_main)
+gtest_discover_tests(toolkit_process_test TEST_PREFIX "toolkit." PROPERTIES LABELS root DISCOVERY_TIMEOUT 30)
+
 add_executable(toolkit_overlay_test ${toolkit_test_dir}/ToolkitOverlayTest.cpp)
 target_link_libraries(toolkit_overlay_test PRIVATE cnikit::toolkit cnikit_test_support GTest::gtest_main Threads::Threads)
 gtest_discover_tests(toolkit_overlay_test TEST_PREFIX "toolkit." PROPERTIES LABELS root DISCOVERY_TIMEOUT 30)
