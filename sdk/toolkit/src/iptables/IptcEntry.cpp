@@ -45,27 +45,26 @@ void addMatch(std::vector<unsigned char>& out, const char* name, uint8_t revisio
   std::memcpy(m->data, &data, sizeof(Data));
 }
 
+// tcp, udp and sctp matches share the port fields: any source port, destination first..last.
+template <class Match>
+Match portMatch(uint16_t first, uint16_t last) {
+  Match m{};
+  m.spts[1] = 0xffff;
+  m.dpts[0] = first;
+  m.dpts[1] = last;
+  return m;
+}
+
 Result<std::vector<unsigned char>> encodeMatches(const IptablesRule& rule, IpFamily family, const SetIndexFn& setIndex) {
   std::vector<unsigned char> out;
   if (rule.destinationPorts) {
     auto [first, last] = *rule.destinationPorts;
     if (rule.protocol == IPPROTO_TCP) {
-      xt_tcp tcp{};
-      tcp.spts[1] = 0xffff;
-      tcp.dpts[0] = first;
-      tcp.dpts[1] = last;
-      addMatch(out, "tcp", 0, tcp);
+      addMatch(out, "tcp", 0, portMatch<xt_tcp>(first, last));
     } else if (rule.protocol == IPPROTO_UDP) {
-      xt_udp udp{};
-      udp.spts[1] = 0xffff;
-      udp.dpts[0] = first;
-      udp.dpts[1] = last;
-      addMatch(out, "udp", 0, udp);
+      addMatch(out, "udp", 0, portMatch<xt_udp>(first, last));
     } else if (rule.protocol == IPPROTO_SCTP) {
-      xt_sctp_info sctp{};
-      sctp.spts[1] = 0xffff;
-      sctp.dpts[0] = first;
-      sctp.dpts[1] = last;
+      auto sctp = portMatch<xt_sctp_info>(first, last);
       sctp.flags = XT_SCTP_DEST_PORTS;
       addMatch(out, "sctp", 0, sctp);
     } else {
