@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -24,11 +25,11 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <cnikit/toolkit/Process.hpp>
 #include <nlohmann/json.hpp>
 
 #include "Percentiles.hpp"
 #include "ProcSample.hpp"
-#include "ProcessRun.hpp"
 
 namespace cnikit::bench {
 namespace {
@@ -73,7 +74,7 @@ struct InvocationFailure : std::runtime_error {
 struct Job {
   int pod = 0;
   std::string containerId;
-  std::vector<std::string> env;
+  std::map<std::string, std::string> env;
   std::string stdinText;
 };
 
@@ -148,16 +149,17 @@ std::string containerId(const Subject& s, const std::string& round, int pod) {
 }
 
 // The environment a runtime (libcni) hands a plugin, nothing inherited from ours.
-std::vector<std::string> cniEnv(const Subject& s, Op op, const std::string& id, const std::string& netns, int pod) {
+std::map<std::string, std::string> cniEnv(const Subject& s, Op op, const std::string& id, const std::string& netns,
+                                          int pod) {
   return {
-      std::string("CNI_COMMAND=") + opName(op),
-      "CNI_CONTAINERID=" + id,
-      "CNI_NETNS=" + netns,
-      "CNI_IFNAME=eth0",
-      "CNI_PATH=" + s.cniPath,
-      "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod-" + std::to_string(pod) +
-          ";K8S_POD_INFRA_CONTAINER_ID=" + id,
-      "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+      {"CNI_COMMAND", opName(op)},
+      {"CNI_CONTAINERID", id},
+      {"CNI_NETNS", netns},
+      {"CNI_IFNAME", "eth0"},
+      {"CNI_PATH", s.cniPath},
+      {"CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod-" + std::to_string(pod) +
+                       ";K8S_POD_INFRA_CONTAINER_ID=" + id},
+      {"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
   };
 }
 
@@ -178,10 +180,11 @@ std::vector<Job> makeJobs(const Options& o, const Subject& s, Op op, const std::
   return jobs;
 }
 
-std::string failureText(const Subject& s, Op op, const Job& job, const ProcessOutcome& r) {
+std::string failureText(const Subject& s, Op op, const Job& job, const toolkit::ProcessResult& r) {
   std::ostringstream text;
   text << opName(op) << " failed with " << s.label << " (" << s.executable << ") for pod " << job.pod
-       << " (container " << job.containerId << "): " << r.describeEnd() << " after "
+       << " (container " << job.containerId << "): "
+       << (r.signal ? "killed by signal " + std::to_string(r.signal) : "exit code " + std::to_string(r.exitCode)) << " after "
        << std::chrono::duration<double, std::milli>(r.wall).count() << " ms\n  stdout: " << (r.out.empty() ? "(empty)" : r.out)
        << "\n  stderr: " << (r.err.empty() ? "(empty)" : r.err);
   return text.str();
@@ -200,7 +203,10 @@ PhaseResult runPhase(const Subject& s, Op op, std::vector<Job> jobs, int workers
     for (size_t i = static_cast<size_t>(worker); i < jobs.size(); i += static_cast<size_t>(workers)) {
       if (failed.load()) return;
       try {
-        ProcessOutcome r = runProcess(s.executable, jobs[i].env, jobs[i].stdinText);
+        // As a runtime runs a plugin: exactly this environment, the config on stdin.
+        toolkit::ProcessSpec spec{.argv = {s.executable}, .stdinText = jobs[i].stdinText, .env = jobs[i].env,
+                                  .replaceEnv = true, .timeout = std::chrono::milliseconds(0)};
+        toolkit::ProcessResult r = toolkit::runProcess(spec).value();
         result.samples[i] = r.wall;
         if (!r.succeeded()) {
           std::lock_guard lock(failureMutex);

@@ -51,8 +51,8 @@ void dump(int fd, unsigned seq, uint16_t type, const void* body, size_t bodyLeng
 }  // namespace
 
 KernelCounter::KernelCounter(const std::string& netnsPath) : netnsPath_(netnsPath) {
-  lab::NetnsGuard inside(netnsPath);
-  fd_ = rpc::UniqueFd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  auto inside = toolkit::NetnsGuard::enter(netnsPath).value();
+  fd_ = toolkit::UniqueFd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (!fd_) throw std::runtime_error("netlink socket in " + netnsPath + ": " + std::strerror(errno));
   int size = 4 << 20;
   ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
@@ -86,7 +86,7 @@ bool KernelCounter::hasRoute(int protocol, const std::string& dst, int prefix) {
 }
 
 int KernelCounter::ifindex(const std::string& device) {
-  lab::NetnsGuard inside(netnsPath_);
+  auto inside = toolkit::NetnsGuard::enter(netnsPath_).value();
   return static_cast<int>(::if_nametoindex(device.c_str()));
 }
 

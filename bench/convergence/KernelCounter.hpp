@@ -4,7 +4,7 @@
 // of one protocol, FDB entries and permanent neighbours of one device.
 #include <string>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::bench {
 
@@ -26,7 +26,7 @@ class KernelCounter {
   int ifindex(const std::string& device);
 
   std::string netnsPath_;
-  rpc::UniqueFd fd_;
+  toolkit::UniqueFd fd_;
   unsigned seq_ = 1;
 };
 

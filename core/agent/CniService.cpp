@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <cnikit/toolkit/Rollback.hpp>
 #include <spdlog/spdlog.h>
 
 #include <functional>
@@ -20,23 +21,8 @@ namespace {
 
 using cni::CniError;
 
-// Runs `undo` on scope exit unless dismissed: rollback for multi-step verbs.
-class RollbackGuard {
- public:
-  explicit RollbackGuard(std::function<void()> undo) : undo_(std::move(undo)) {}
-  ~RollbackGuard() {
-    if (!undo_) return;
-    try {
-      undo_();
-    } catch (const std::exception& e) {
-      spdlog::error("rollback failed: {}", e.what());
-    }
-  }
-  void dismiss() { undo_ = nullptr; }
-
- private:
-  std::function<void()> undo_;
-};
+// Rollback of multi-step verbs: an undo that fails is logged; the verb reports its own error.
+void logUndoFailure(const std::string& what) { spdlog::error("rollback failed: {}", what); }
 
 std::optional<Labels> storedNamespaceLabels(store::Store& store, const std::string& name) {
   auto kv = store.get("/cnikit/v1/k8s/namespaces/" + name);
@@ -263,7 +249,7 @@ std::string CniService::add(const cni::Request& request) {
   for (const auto& text : request.requestedIps) allocation.requested.push_back(requestedAddress(text));
 
   auto allocations = ipam_.allocate(chosen, allocation);
-  RollbackGuard releaseAddresses([&] { ipam_.release(request.containerId, request.ifname); });
+  toolkit::Rollback releaseAddresses([&] { ipam_.release(request.containerId, request.ifname); }, logUndoFailure);
 
   plugin::PodRequest podRequest;
   podRequest.containerId = request.containerId;
@@ -292,10 +278,10 @@ std::string CniService::add(const cni::Request& request) {
     std::vector<std::string> addresses;
     for (const auto& ip : podRequest.ips) addresses.push_back(ip.address);
     if (e.status() == CNIKIT_ERR_EXISTS && podInterfaceMayCarry(request.netns, request.ifname, addresses))
-      releaseAddresses.dismiss();
+      releaseAddresses.commit();
     throw;
   }
-  RollbackGuard removeInterface([&] { backend.podDel(podRequest); });
+  toolkit::Rollback removeInterface([&] { backend.podDel(podRequest); }, logUndoFailure);
 
   Endpoint endpoint;
   endpoint.containerId = request.containerId;
@@ -324,15 +310,15 @@ std::string CniService::add(const cni::Request& request) {
       throw CniError(cni::kBackendFailure, std::string("policy for the new pod: ") + e.what());
     }
   }
-  RollbackGuard removePolicy([&] {
+  toolkit::Rollback removePolicy([&] {
     if (policy_) policy_->endpointRemoved(endpoint);
-  });
+  }, logUndoFailure);
   endpoints_.put(endpoint);
 
   std::string rendered = renderAdd(request, endpoint);
-  removePolicy.dismiss();
-  removeInterface.dismiss();
-  releaseAddresses.dismiss();
+  removePolicy.commit();
+  removeInterface.commit();
+  releaseAddresses.commit();
   spdlog::info("ADD {} {} ({}/{}) -> {}", request.containerId, request.ifname, request.podNamespace,
                request.podName, nlohmann::json(endpoint.addresses).dump());
   return rendered;

@@ -1,89 +1,97 @@
 #include "core/agent/Underlay.hpp"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/ioctl.h>
+#include <linux/rtnetlink.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
-#include <cstring>
-#include <fstream>
-#include <memory>
-#include <sstream>
+#include <optional>
 #include <stdexcept>
+
+#include <cnikit/toolkit/Address.hpp>
+#include <cnikit/toolkit/LinkReaper.hpp>
+#include <cnikit/toolkit/NetlinkSocket.hpp>
+#include <cnikit/toolkit/Route.hpp>
 
 namespace cnikit::agent {
 namespace {
 
-// /proc/net/route follows the calling process's network namespace.
-std::string defaultRouteInterface() {
-  std::ifstream routes("/proc/net/route");
-  std::string line;
-  std::getline(routes, line);  // header
-  while (std::getline(routes, line)) {
-    std::istringstream fields(line);
-    std::string iface, destination, gateway, flags, refcnt, use, metric, mask;
-    fields >> iface >> destination >> gateway >> flags >> refcnt >> use >> metric >> mask;
-    if (destination == "00000000" && mask == "00000000") return iface;
-  }
-  return "";
-}
+bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
-uint32_t interfaceMtu(const std::string& name) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  ifreq request{};
-  std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  uint32_t mtu = ::ioctl(fd, SIOCGIFMTU, &request) == 0 ? static_cast<uint32_t>(request.ifr_mtu) : 0;
-  ::close(fd);
-  return mtu;
-}
+// A usable underlay address: global scope (not link-local, not host).
+bool isGlobal(const toolkit::AddressInfo& a) { return a.scope == RT_SCOPE_UNIVERSE; }
 
-std::string addressText(const sockaddr* address) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (address->sa_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, text, sizeof(text));
-  else
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr, text, sizeof(text));
-  return text;
+// The interface of the first default route of `family` in the main table, 0 when none.
+int defaultRouteInterface(toolkit::NetlinkSocket& sock, int family) {
+  auto routes = toolkit::listRoutes(sock, family);
+  if (!routes) throw std::runtime_error("underlay: " + routes.error().message);
+  for (const auto& route : routes.value())
+    if (!route.destination && route.ifindex > 0) return route.ifindex;
+  return 0;
 }
 
 }  // namespace
 
-plugin::Underlay detectUnderlay(const std::string& interfaceName) {
-  ifaddrs* raw = nullptr;
-  if (getifaddrs(&raw) != 0) throw std::runtime_error(std::string("getifaddrs: ") + std::strerror(errno));
-  std::unique_ptr<ifaddrs, decltype(&freeifaddrs)> all(raw, freeifaddrs);
+bool isBackendDevice(const toolkit::LinkInfo& link) {
+  if (link.kind == "bridge" && (startsWith(link.name, "cni") || startsWith(link.name, "cnikit"))) return true;
+  if (link.kind == "vxlan") return true;
+  if (link.master != 0) return true;  // a bridge or bond port carries no address of its own
+  return link.group == toolkit::kRetiredLinkGroup;
+}
 
-  std::string name = interfaceName.empty() ? defaultRouteInterface() : interfaceName;
-  if (name.empty()) {
-    for (auto* a = all.get(); a; a = a->ifa_next) {
-      if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
-      if ((a->ifa_flags & IFF_LOOPBACK) || !(a->ifa_flags & IFF_UP)) continue;
-      name = a->ifa_name;
-      break;
+plugin::Underlay detectUnderlay(const std::string& interfaceName) {
+  auto sock = toolkit::NetlinkSocket::open();
+  if (!sock) throw std::runtime_error("underlay: " + sock.error().message);
+  auto links = toolkit::listLinks(sock.value());
+  if (!links) throw std::runtime_error("underlay: " + links.error().message);
+  auto addresses = toolkit::listAddresses(sock.value());
+  if (!addresses) throw std::runtime_error("underlay: " + addresses.error().message);
+
+  auto byIndex = [&](int index) -> const toolkit::LinkInfo* {
+    for (const auto& link : links.value())
+      if (link.index == index) return &link;
+    return nullptr;
+  };
+  auto hasGlobalAddress = [&](int index) {
+    for (const auto& a : addresses.value())
+      if (a.ifindex == index && isGlobal(a)) return true;
+    return false;
+  };
+
+  const toolkit::LinkInfo* chosen = nullptr;
+  if (!interfaceName.empty()) {
+    for (const auto& link : links.value())
+      if (link.name == interfaceName) chosen = &link;
+    if (!chosen) throw std::runtime_error("underlay interface '" + interfaceName + "' does not exist");
+  } else {
+    for (int family : {AF_INET, AF_INET6}) {
+      const toolkit::LinkInfo* viaRoute = byIndex(defaultRouteInterface(sock.value(), family));
+      if (viaRoute && !isBackendDevice(*viaRoute)) {
+        chosen = viaRoute;
+        break;
+      }
     }
+    if (!chosen)
+      for (const auto& link : links.value())
+        if (link.up && !link.loopback && !isBackendDevice(link) && link.kind != "veth" && hasGlobalAddress(link.index)) {
+          chosen = &link;
+          break;
+        }
+    if (!chosen)
+      throw std::runtime_error(
+          "no underlay interface: no default route (IPv4 or IPv6) and no interface that is up with a global address "
+          "other than a backend's own devices (cni*/cnikit* bridges, VXLAN devices, bridge ports, veths); set "
+          "underlayInterface");
   }
-  if (name.empty()) throw std::runtime_error("no underlay interface: no default route and no interface with IPv4");
 
   plugin::Underlay underlay;
-  underlay.interface = name;
-  bool found = false;
-  for (auto* a = all.get(); a; a = a->ifa_next) {
-    if (!a->ifa_addr || name != a->ifa_name) continue;
-    found = true;
-    if (a->ifa_addr->sa_family == AF_INET && underlay.ipv4.empty()) underlay.ipv4 = addressText(a->ifa_addr);
-    if (a->ifa_addr->sa_family == AF_INET6 && underlay.ipv6.empty()) {
-      auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
-      if (!IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) underlay.ipv6 = addressText(a->ifa_addr);
-    }
+  underlay.interface = chosen->name;
+  underlay.mtu = chosen->mtu;
+  for (const auto& a : addresses.value()) {
+    if (a.ifindex != chosen->index || !isGlobal(a)) continue;
+    std::string& slot = a.prefix.family() == AF_INET ? underlay.ipv4 : underlay.ipv6;
+    if (slot.empty()) slot = a.prefix.address.str();
   }
-  if (!found) throw std::runtime_error("underlay interface '" + name + "' does not exist");
   if (underlay.ipv4.empty() && underlay.ipv6.empty())
-    throw std::runtime_error("underlay interface '" + name + "' has no address");
-  underlay.mtu = interfaceMtu(name);
+    throw std::runtime_error("underlay interface '" + chosen->name + "' has no address");
   return underlay;
 }
 

@@ -159,7 +159,7 @@ void startProbeServer(LabState& state, PodState& pod) {
   }
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  rpc::UniqueFd readEnd(ready[0]), writeEnd(ready[1]);
+  toolkit::UniqueFd readEnd(ready[0]), writeEnd(ready[1]);
   pod.server = spawnDaemon({{(fs::path(state.binDir) / "cnikitctl").string(), "lab", "serve", "--ports",
                              portsArgument(pod.ports), "--pod", pod.key(), "--ready-fd", "3"},
                             netnsPath(pod.netns),

@@ -204,7 +204,7 @@ LabLock::LabLock(const std::string& lab, std::chrono::milliseconds timeout) {
   auto dir = labDir(lab);
   std::filesystem::create_directories(dir);
   auto path = (dir / "lock").string();
-  fd_ = rpc::UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  fd_ = toolkit::UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!fd_) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {

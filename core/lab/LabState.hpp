@@ -13,7 +13,7 @@
 
 #include "core/k8s/Objects.hpp"
 #include "core/lab/Process.hpp"
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {
 
@@ -98,7 +98,7 @@ class LabLock {
   LabLock& operator=(const LabLock&) = delete;
 
  private:
-  rpc::UniqueFd fd_;
+  toolkit::UniqueFd fd_;
 };
 
 // Names of the labs under the lab root (directories with a state file or leftovers).

@@ -57,19 +57,4 @@ std::vector<std::string> listNetns(const std::string& prefix) {
   return out;
 }
 
-NetnsGuard::NetnsGuard(const std::string& netnsPath) {
-  original_ = rpc::UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!original_)
-    throw std::runtime_error(std::string("cannot open this thread's network namespace: ") + std::strerror(errno));
-  rpc::UniqueFd target(::open(netnsPath.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!target) throw std::runtime_error("cannot open network namespace " + netnsPath + ": " + std::strerror(errno));
-  if (::setns(target.get(), CLONE_NEWNET) != 0)
-    throw std::runtime_error("cannot enter network namespace " + netnsPath + ": " + std::strerror(errno));
-}
-
-NetnsGuard::~NetnsGuard() {
-  // Failing to go back would leave this thread in the lab: better to stop loudly.
-  if (::setns(original_.get(), CLONE_NEWNET) != 0) std::terminate();
-}
-
 }  // namespace cnikit::lab

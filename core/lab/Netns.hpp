@@ -1,7 +1,7 @@
 #pragma once
 // Named network namespaces, made the iproute2 way (a bind mount at /run/netns/<name>) so
-// that `ip -n`, nsenter and runtimes find them, and a guard that moves the calling thread
-// into one and back (namespaces are per thread).
+// that `ip -n`, nsenter and runtimes find them; inNetns runs code in one on a fresh thread
+// (the guard is the toolkit's NetnsGuard; namespaces are per thread).
 #include <exception>
 #include <functional>
 #include <optional>
@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/NetnsGuard.hpp>
 
 namespace cnikit::lab {
 
@@ -24,19 +24,6 @@ bool netnsExists(const std::string& name);
 // Names under /run/netns starting with prefix.
 std::vector<std::string> listNetns(const std::string& prefix);
 
-// Moves the current thread into the namespace at netnsPath; the destructor moves it back.
-class NetnsGuard {
- public:
-  // Throws std::runtime_error naming the path when it cannot.
-  explicit NetnsGuard(const std::string& netnsPath);
-  ~NetnsGuard();
-  NetnsGuard(const NetnsGuard&) = delete;
-  NetnsGuard& operator=(const NetnsGuard&) = delete;
-
- private:
-  rpc::UniqueFd original_;
-};
-
 // Runs f on a fresh thread inside netnsPath and returns its result (exceptions propagate):
 // the caller's own thread never changes namespace.
 template <class F>
@@ -46,7 +33,7 @@ std::invoke_result_t<F> inNetns(const std::string& netnsPath, F&& f) {
   if constexpr (std::is_void_v<R>) {
     std::thread([&] {
       try {
-        NetnsGuard guard(netnsPath);
+        auto guard = toolkit::NetnsGuard::enter(netnsPath).value();
         f();
       } catch (...) {
         error = std::current_exception();
@@ -57,7 +44,7 @@ std::invoke_result_t<F> inNetns(const std::string& netnsPath, F&& f) {
     std::optional<R> result;
     std::thread([&] {
       try {
-        NetnsGuard guard(netnsPath);
+        auto guard = toolkit::NetnsGuard::enter(netnsPath).value();
         result.emplace(f());
       } catch (...) {
         error = std::current_exception();

@@ -18,7 +18,7 @@
 
 #include "core/lab/LabPaths.hpp"
 #include "core/lab/Netns.hpp"
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {
 
@@ -40,7 +40,7 @@ struct Task {
 
 struct Attempt {
   const Task* task = nullptr;
-  rpc::UniqueFd fd;
+  toolkit::UniqueFd fd;
   bool done = false;
   bool connected = false;
   std::string reason;
@@ -67,7 +67,7 @@ const char kPayload[] = "cnikit-lab-probe";
 // Starts one probe: a non-blocking connect (TCP) or a connected datagram (UDP).
 void begin(Attempt& a, const sockaddr_storage& address, socklen_t length, k8s::Protocol protocol) {
   int type = protocol == k8s::Protocol::UDP ? SOCK_DGRAM : SOCK_STREAM;
-  a.fd = rpc::UniqueFd(::socket(address.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  a.fd = toolkit::UniqueFd(::socket(address.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!a.fd) {
     a.done = true;
     a.reason = std::string("socket: ") + std::strerror(errno);
@@ -232,7 +232,7 @@ ProbeResult probeLab(const LabState& state, const ProbeOptions& options) {
     for (size_t b; (b = next++) < batches.size();) {
       auto [begin_, end_] = batches[b];
       try {
-        NetnsGuard inside(netnsPath(pods[tasks[begin_].from]->netns));
+        auto inside = toolkit::NetnsGuard::enter(netnsPath(pods[tasks[begin_].from]->netns)).value();
         std::vector<Attempt> attempts(end_ - begin_);
         std::vector<k8s::Protocol> protocols;
         for (size_t i = begin_; i < end_; ++i) {

@@ -11,21 +11,21 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {
 
 namespace {
 
 struct Listener {
-  rpc::UniqueFd fd;
+  toolkit::UniqueFd fd;
   ServedPort port;
 };
 
-rpc::UniqueFd bindPort(const ServedPort& p) {
+toolkit::UniqueFd bindPort(const ServedPort& p) {
   int type = p.protocol == k8s::Protocol::UDP ? SOCK_DGRAM : SOCK_STREAM;
   std::string what = std::to_string(p.port) + "/" + k8s::protocolName(p.protocol);
-  rpc::UniqueFd fd(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
+  toolkit::UniqueFd fd(::socket(AF_INET6, type | SOCK_CLOEXEC, 0));
   int one = 1, zero = 0;
   if (fd) {
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
@@ -37,7 +37,7 @@ rpc::UniqueFd bindPort(const ServedPort& p) {
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) fd.reset();
   }
   if (!fd) {  // no IPv6 in this namespace: IPv4 only
-    fd = rpc::UniqueFd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
+    fd = toolkit::UniqueFd(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
     if (!fd) throw std::runtime_error("socket for " + what + ": " + std::strerror(errno));
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     sockaddr_in any{};
@@ -52,7 +52,7 @@ rpc::UniqueFd bindPort(const ServedPort& p) {
 }
 
 void serveConnection(int fd, std::string greeting) {
-  rpc::UniqueFd conn(fd);
+  toolkit::UniqueFd conn(fd);
   if (::send(conn.get(), greeting.data(), greeting.size(), MSG_NOSIGNAL) < 0) return;
   char buf[16384];
   for (;;) {

@@ -19,7 +19,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {
 
@@ -90,16 +90,16 @@ bool isRunning(const ProcessRecord& process) {
 
 ProcessRecord spawnDaemon(const DaemonSpec& spec) {
   if (spec.argv.empty()) throw std::runtime_error("spawnDaemon: empty command");
-  rpc::UniqueFd netns;
+  toolkit::UniqueFd netns;
   if (!spec.netnsPath.empty()) {
-    netns = rpc::UniqueFd(::open(spec.netnsPath.c_str(), O_RDONLY | O_CLOEXEC));
+    netns = toolkit::UniqueFd(::open(spec.netnsPath.c_str(), O_RDONLY | O_CLOEXEC));
     if (!netns)
       throw std::runtime_error("cannot open network namespace " + spec.netnsPath + ": " + std::strerror(errno));
   }
-  rpc::UniqueFd log(::open(spec.logFile.empty() ? "/dev/null" : spec.logFile.c_str(),
+  toolkit::UniqueFd log(::open(spec.logFile.empty() ? "/dev/null" : spec.logFile.c_str(),
                            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!log) throw std::runtime_error("cannot open log file " + spec.logFile + ": " + std::strerror(errno));
-  rpc::UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  toolkit::UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   int pidPipe[2], errPipe[2];
   if (::pipe2(pidPipe, O_CLOEXEC) != 0 || ::pipe2(errPipe, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));

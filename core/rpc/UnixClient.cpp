@@ -24,7 +24,7 @@ UnixClient UnixClient::connect(const std::string& path, std::chrono::millisecond
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     // Non-blocking so that neither connect nor later I/O can outlive a deadline.
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    toolkit::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) throw ConnectError(path, std::strerror(errno), errno);
     int rc;
     do {

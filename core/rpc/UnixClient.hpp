@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::rpc {
 
@@ -52,8 +52,8 @@ class UnixClient {
   const std::string& path() const { return path_; }
 
  private:
-  UnixClient(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  UniqueFd fd_;
+  UnixClient(toolkit::UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  toolkit::UniqueFd fd_;
   std::string path_;
 };
 

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <string>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::rpc {
 
@@ -35,7 +35,7 @@ class UnixListener {
 
  private:
   std::string path_;
-  UniqueFd fd_;
+  toolkit::UniqueFd fd_;
   dev_t dev_ = 0;  // identity of the socket file we bound, so we never unlink someone else's
   ino_t ino_ = 0;
   std::atomic<bool> shutDown_{false};

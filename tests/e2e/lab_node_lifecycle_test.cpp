@@ -13,7 +13,7 @@
 #include "core/lab/LabPaths.hpp"
 #include "core/lab/Netns.hpp"
 #include "core/lab/Process.hpp"
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 #include "tests/e2e/TestLab.hpp"
 
 namespace cnikit::e2e {
@@ -113,8 +113,8 @@ class TcpStream {
 
   void run(const std::string& netns, const std::string& ip, uint16_t port) {
     try {
-      lab::NetnsGuard inside(lab::netnsPath(netns));
-      rpc::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      auto inside = toolkit::NetnsGuard::enter(lab::netnsPath(netns)).value();
+      toolkit::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
       sockaddr_in to{};
       to.sin_family = AF_INET;
       to.sin_port = htons(port);

@@ -395,25 +395,26 @@ TEST_F(FlannelTest, HostVethNameIsStableAcrossAdds) {
 }
 
 TEST_F(FlannelTest, MasqueradeRuleIsInstalledInTheHostNamespaceOnly) {
-  auto probe = cs::runInNetns(host_.path(), {"iptables", "-t", "nat", "-S", "POSTROUTING"});
-  if (probe.exitCode != 0) GTEST_SKIP() << "iptables unusable here: " << probe.describe();
+  // libiptc writes the legacy tables: read them with iptables-legacy.
+  auto probe = cs::runInNetns(host_.path(), {"iptables-legacy", "-t", "nat", "-S", "POSTROUTING"});
+  if (probe.exitCode != 0) GTEST_SKIP() << "iptables-legacy unusable here: " << probe.describe();
   start(R"({"masquerade": true})");
   auto r = request("c0ffee0c", pod1_.path(), 14);
   add(r);
-  auto rules = cs::runInNetns(host_.path(), {"iptables", "-t", "nat", "-S", "POSTROUTING"});
+  auto rules = cs::runInNetns(host_.path(), {"iptables-legacy", "-t", "nat", "-S", "POSTROUTING"});
   EXPECT_NE(rules.out.find("-s 10.244.1.0/24 ! -d 10.244.0.0/16"), std::string::npos) << rules.describe();
   EXPECT_NE(rules.out.find("MASQUERADE"), std::string::npos) << rules.describe();
-  auto rules6 = cs::runInNetns(host_.path(), {"ip6tables", "-t", "nat", "-S", "POSTROUTING"});
+  auto rules6 = cs::runInNetns(host_.path(), {"ip6tables-legacy", "-t", "nat", "-S", "POSTROUTING"});
   EXPECT_NE(rules6.out.find("-s fd00:244:1::/64 ! -d fd00:244::/32"), std::string::npos) << rules6.describe();
   // A second pod of the same subnet adds no second rule.
   add(request("c0ffee0d", pod2_.path(), 15));
-  rules = cs::runInNetns(host_.path(), {"iptables", "-t", "nat", "-S", "POSTROUTING"});
+  rules = cs::runInNetns(host_.path(), {"iptables-legacy", "-t", "nat", "-S", "POSTROUTING"});
   size_t count = 0;
   for (size_t at = rules.out.find("MASQUERADE"); at != std::string::npos; at = rules.out.find("MASQUERADE", at + 1))
     ++count;
   EXPECT_EQ(count, 1u) << rules.out;
   // The pod namespaces got none.
-  EXPECT_EQ(cs::runInNetns(pod1_.path(), {"iptables", "-t", "nat", "-S", "POSTROUTING"}).out.find("MASQUERADE"),
+  EXPECT_EQ(cs::runInNetns(pod1_.path(), {"iptables-legacy", "-t", "nat", "-S", "POSTROUTING"}).out.find("MASQUERADE"),
             std::string::npos);
 }
 

@@ -1,6 +1,6 @@
 #include "tests/support/Command.hpp"
 
-#include "core/lab/Command.hpp"
+#include <cnikit/toolkit/Process.hpp>
 
 namespace cnikit::testing {
 
@@ -13,21 +13,23 @@ std::string CommandResult::describe() const {
 
 namespace {
 
-// The lab's runner (fork, setns in the child, pipes, timeout) with the tests' result type.
-CommandResult runSpec(const lab::CommandSpec& spec) {
-  lab::CommandResult r = lab::runCommand(spec);
-  return CommandResult{r.exitCode, std::move(r.out), std::move(r.err), r.timedOut};
+// The toolkit's runner (posix_spawn, setns for the spawn, pipes, timeout) with the tests'
+// result type.
+CommandResult runSpec(const toolkit::ProcessSpec& spec) {
+  auto r = toolkit::runProcess(spec);
+  toolkit::ProcessResult p = r ? std::move(r).value() : toolkit::notStarted(r.error());
+  return CommandResult{p.exitCode, std::move(p.out), std::move(p.err), p.timedOut};
 }
 
 }  // namespace
 
 CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  return runSpec(lab::CommandSpec{.argv = argv, .timeout = timeout});
+  return runSpec(toolkit::ProcessSpec{.argv = argv, .timeout = timeout});
 }
 
 CommandResult runInNetns(const std::string& netnsPath, const std::vector<std::string>& argv,
                          std::chrono::milliseconds timeout) {
-  return runSpec(lab::CommandSpec{.argv = argv, .netnsPath = netnsPath, .timeout = timeout});
+  return runSpec(toolkit::ProcessSpec{.argv = argv, .netnsPath = netnsPath, .timeout = timeout});
 }
 
 }  // namespace cnikit::testing

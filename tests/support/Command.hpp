@@ -9,7 +9,7 @@
 namespace cnikit::testing {
 
 struct CommandResult {
-  int exitCode = -1;  // 128+signal when killed by a signal; -1 when it could not start
+  int exitCode = -1;  // 128+signal when killed by a signal; 127 when it cannot be executed, -1 when it could not start otherwise
   std::string out;
   std::string err;
   bool timedOut = false;

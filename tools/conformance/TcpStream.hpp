@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::conformance {
 
@@ -48,7 +48,7 @@ class TcpStream {
   void receiveLoop();
   void fail(const std::string& why);
 
-  rpc::UniqueFd fd_;
+  toolkit::UniqueFd fd_;
   std::atomic<bool> stopSending_{false};
   std::atomic<bool> stopReceiving_{false};
   std::atomic<int> echoed_{0};

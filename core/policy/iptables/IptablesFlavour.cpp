@@ -1,14 +1,12 @@
 #include "core/policy/iptables/IptablesFlavour.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <optional>
 #include <vector>
+
+#include <cnikit/toolkit/Process.hpp>
 
 namespace cnikit::policy::iptables {
 
@@ -22,46 +20,12 @@ std::optional<std::string> findTool(const std::string& name) {
   return std::nullopt;
 }
 
-// Runs the tool (in this thread's netns: the child inherits it) and returns its stdout;
-// nullopt when it cannot run or fails. Killed by its pid after 5 s.
+// Runs the tool (in this thread's netns: the child starts there) and returns its stdout;
+// nullopt when it cannot run or fails. Killed by its PID after 5 s.
 std::optional<std::string> capture(const std::string& path) {
-  int pipeFds[2];
-  if (::pipe2(pipeFds, O_CLOEXEC) != 0) return std::nullopt;
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(pipeFds[0]);
-    ::close(pipeFds[1]);
-    return std::nullopt;
-  }
-  if (pid == 0) {
-    ::dup2(pipeFds[1], 1);
-    int devnull = ::open("/dev/null", O_WRONLY);
-    if (devnull >= 0) ::dup2(devnull, 2);
-    const char* argv[] = {path.c_str(), nullptr};
-    ::execv(path.c_str(), const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
-  ::close(pipeFds[1]);
-  std::string out;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  char buf[8192];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    pollfd pfd{pipeFds[0], POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
-    ssize_t n = ::read(pipeFds[0], buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(pipeFds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return out;
+  auto r = toolkit::runProcess({.argv = {path}, .timeout = std::chrono::seconds(5)});
+  if (!r || !r.value().succeeded()) return std::nullopt;
+  return std::move(r).value().out;
 }
 
 // -1 when no tool could be run.

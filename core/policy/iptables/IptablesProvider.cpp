@@ -6,13 +6,17 @@
 #include <spdlog/spdlog.h>
 
 #include "core/policy/iptables/IptablesFlavour.hpp"
-#include "core/policy/iptables/Ipset.hpp"
-#include "core/policy/iptables/IptcTable.hpp"
+#include <cnikit/toolkit/Ipset.hpp>
+#include <cnikit/toolkit/IptcTable.hpp>
+#include <cnikit/toolkit/NetnsGuard.hpp>
 
 namespace cnikit::policy::iptables {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using toolkit::iptcMutex;
+using toolkit::IptcTable;
+using toolkit::Ipset;
 
 namespace {
 
@@ -82,7 +86,8 @@ json ApplyStats::toJson() const {
           {"iptablesMs", iptablesMs},       {"totalMs", totalMs}};
 }
 
-IptablesProvider::IptablesProvider(IptablesProviderOptions options) : options_(std::move(options)) {
+IptablesProvider::IptablesProvider(IptablesProviderOptions options)
+    : options_(std::move(options)), netns_(toolkit::Netns::current().value()) {
   bridgeStatus_ = enableBridgeNetfilter(options_.bridgeNetfilter);
   if (bridgeStatus_.contains("error"))
     spdlog::warn("policy: {}: bridged pod-to-pod traffic on this node is not policed", bridgeStatus_["error"].get<std::string>());
@@ -92,7 +97,7 @@ IptablesProvider::~IptablesProvider() = default;
 
 ApplyStats IptablesProvider::sync(const Engine& engine) {
   std::lock_guard lock(iptcMutex());
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys;
   for (const auto& key : engine.endpointKeys()) keys.insert(key);
   for (Family family : kFamilies)
@@ -104,7 +109,7 @@ ApplyStats IptablesProvider::sync(const Engine& engine) {
 ApplyStats IptablesProvider::apply(const Engine& engine, const Changes& changes) {
   if (needsSync_) return sync(engine);
   std::lock_guard lock(iptcMutex());
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys = engine.affectedEndpoints(changes);
   for (const auto& key : changes.removedEndpoints) keys.insert(key);
   std::set<std::string> changedSets = changes.sets;
@@ -114,7 +119,7 @@ ApplyStats IptablesProvider::apply(const Engine& engine, const Changes& changes)
 
 void IptablesProvider::removeAll() {
   std::lock_guard lock(iptcMutex());
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys;
   for (Family family : kFamilies)
     for (const auto& [key, chains] : state(family).endpoints) keys.insert(key);
@@ -139,11 +144,11 @@ ApplyStats IptablesProvider::program(const EndpointFn& endpointFor, const std::s
   std::set<std::string> kernelSets;
   std::unique_ptr<Ipset> ipset;
   auto session = [&]() -> Ipset& {
-    if (!ipset) ipset = std::make_unique<Ipset>();
+    if (!ipset) ipset = Ipset::open().value();
     return *ipset;
   };
   if (full)
-    for (auto& name : session().names())
+    for (auto& name : session().names().value())
       if (name.rfind(kSetPrefix, 0) == 0 || name.rfind(kTempSetPrefix, 0) == 0) kernelSets.insert(name);
 
   std::string createScript, destroyScript;
@@ -219,7 +224,7 @@ ApplyStats IptablesProvider::program(const EndpointFn& endpointFor, const std::s
 
   // 1. Sets first: rules about to be committed refer to them.
   auto t = Clock::now();
-  session().restore(createScript);
+  session().restore(createScript).value();
   for (Family family : kFamilies)
     for (auto& [id, content] : plans[family == Family::V4 ? 0 : 1].setWrites) state(family).sets[id] = content;
   stats.ipsetMs += msSince(t);
@@ -240,32 +245,32 @@ ApplyStats IptablesProvider::program(const EndpointFn& endpointFor, const std::s
     auto dispatch = buildDispatch(next, family);
 
     std::map<std::string, uint16_t> indexCache;
-    SetIndexFn setIndex = [&](const std::string& name) {
+    toolkit::SetIndexFn setIndex = [&](const std::string& name) -> toolkit::Result<uint16_t> {
       auto it = indexCache.find(name);
       if (it != indexCache.end()) return it->second;
-      uint16_t index = ipsetIndex(name);
-      if (index == kIpsetInvalidIndex) throw IpsetError("ipset " + name + " does not exist after it was created");
-      indexCache[name] = index;
+      auto index = toolkit::ipsetIndex(name);
+      if (!index) return index.error();
+      if (index.value() == toolkit::kIpsetInvalidIndex)
+        return toolkit::Error{ENOENT, "ipset " + name + " does not exist after it was created"};
+      indexCache[name] = index.value();
       return index;
     };
 
-    XtablesLock lock(options_.lockPath, options_.lockTimeout);
-    std::unique_ptr<IptcTable> snapshot;
-    try {
-      snapshot = std::make_unique<IptcTable>(family);
-    } catch (const IptcError& e) {
+    auto lock = toolkit::XtablesLock::acquire(options_.lockPath, options_.lockTimeout).value();
+    auto snapshot = IptcTable::open(family);
+    if (!snapshot) {
       // A node without (say) ip6_tables is fine as long as nothing of that family is wanted.
-      if (!next.empty() || !current.endpoints.empty()) throw;
-      spdlog::debug("policy: skipping {}: {}", familyName(family), e.what());
+      if (!next.empty() || !current.endpoints.empty()) throw toolkit::ToolkitError(snapshot.error());
+      spdlog::debug("policy: skipping {}: {}", familyName(family), snapshot.error().message);
       continue;
     }
-    IptcTable& table = *snapshot;
+    IptcTable& table = snapshot.value();
     auto writeChain = [&](const std::string& chain, const std::vector<IptablesRule>& rules) {
       if (table.hasChain(chain))
-        table.flushChain(chain);
+        table.flushChain(chain).value();
       else
-        table.createChain(chain);
-      for (const auto& rule : rules) table.append(chain, rule, setIndex);
+        table.createChain(chain).value();
+      for (const auto& rule : rules) table.append(chain, rule, setIndex).value();
       ++stats.chainsWritten;
     };
     for (const auto& [key, chains] : plan.updates) {
@@ -276,16 +281,16 @@ ApplyStats IptablesProvider::program(const EndpointFn& endpointFor, const std::s
     auto forwardTargets = table.ruleTargets("FORWARD");
     if (dispatch.empty()) {
       for (size_t i = forwardTargets.size(); i-- > 0;)
-        if (forwardTargets[i] == kDispatchChain) table.deleteRule("FORWARD", static_cast<unsigned>(i));
+        if (forwardTargets[i] == kDispatchChain) table.deleteRule("FORWARD", static_cast<unsigned>(i)).value();
       if (table.hasChain(kDispatchChain)) {
-        table.flushChain(kDispatchChain);
-        table.deleteChain(kDispatchChain);
+        table.flushChain(kDispatchChain).value();
+        table.deleteChain(kDispatchChain).value();
         ++stats.chainsDeleted;
       }
     } else {
       writeChain(kDispatchChain, dispatch);
       bool jumps = std::find(forwardTargets.begin(), forwardTargets.end(), kDispatchChain) != forwardTargets.end();
-      if (!jumps) table.insert("FORWARD", ruleTo(kDispatchChain), 0, setIndex);
+      if (!jumps) table.insert("FORWARD", ruleTo(kDispatchChain), 0, setIndex).value();
     }
     // Endpoint chains nothing dispatches to any more (removed now, or left by an earlier run).
     std::set<std::string> keep;
@@ -297,13 +302,13 @@ ApplyStats IptablesProvider::program(const EndpointFn& endpointFor, const std::s
     for (const auto& chain : table.chains())
       if ((chain.rfind(kIngressChainPrefix, 0) == 0 || chain.rfind(kEgressChainPrefix, 0) == 0) && !keep.count(chain))
         stale.push_back(chain);
-    for (const auto& chain : stale) table.flushChain(chain);
+    for (const auto& chain : stale) table.flushChain(chain).value();
     for (const auto& chain : stale) {
-      table.deleteChain(chain);
+      table.deleteChain(chain).value();
       ++stats.chainsDeleted;
     }
     if (table.changed()) {
-      table.commit();
+      table.commit().value();
       ++stats.commits;
     }
     current.endpoints = std::move(next);
@@ -313,7 +318,7 @@ ApplyStats IptablesProvider::program(const EndpointFn& endpointFor, const std::s
 
   // 3. Sets no rule refers to any more.
   t = Clock::now();
-  session().restore(destroyScript);
+  session().restore(destroyScript).value();
   for (Family family : kFamilies)
     for (const auto& id : plans[family == Family::V4 ? 0 : 1].setDestroys) state(family).sets.erase(id);
   stats.ipsetMs += msSince(t);
@@ -378,7 +383,7 @@ json IptablesProvider::status() const {
     out["lastUpdate"] = last_.toJson();
     out["inSync"] = !needsSync_;
   }
-  NetnsBinding::Scope scope(netns_);
+  auto scope = toolkit::NetnsGuard::enter(netns_).value();
   out["flavour"] = inspectFlavours().toJson();
   out["ipset"] = "libipset (in process, restore-format batches)";
   json bridge = enableBridgeNetfilter(false);  // what the namespace has now

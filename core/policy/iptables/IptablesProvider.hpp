@@ -23,9 +23,9 @@
 #include <string>
 
 #include "core/policy/Engine.hpp"
-#include "core/policy/iptables/NetnsBinding.hpp"
 #include "core/policy/iptables/PolicyChains.hpp"
-#include "core/policy/iptables/XtablesLock.hpp"
+#include <cnikit/toolkit/Netns.hpp>
+#include <cnikit/toolkit/XtablesLock.hpp>
 
 namespace cnikit::policy::iptables {
 
@@ -34,7 +34,7 @@ struct IptablesProviderOptions {
   // Set net.bridge.bridge-nf-call-iptables and -ip6tables to 1 in this namespace, so traffic
   // between pods on one Linux bridge passes the FORWARD chain at all.
   bool bridgeNetfilter = true;
-  std::string lockPath = kXtablesLockPath;
+  std::string lockPath = toolkit::kXtablesLockPath;
   std::chrono::milliseconds lockTimeout{10000};
 };
 
@@ -92,7 +92,9 @@ class IptablesProvider {
   const FamilyState& state(Family family) const { return family == Family::V4 ? v4_ : v6_; }
 
   IptablesProviderOptions options_;
-  NetnsBinding netns_;
+  // The node's namespace, where every call acts whichever thread (a store watch, a CNI
+  // request) makes it: iptables, ipset and sysctl work on the calling thread's namespace.
+  toolkit::Netns netns_;
   FamilyState v4_;
   FamilyState v6_;
   bool needsSync_ = true;

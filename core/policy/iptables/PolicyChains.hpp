@@ -22,9 +22,19 @@
 
 #include "core/policy/AddressSet.hpp"
 #include "core/policy/CompiledRules.hpp"
-#include "core/policy/iptables/IptablesRule.hpp"
+#include <cnikit/toolkit/IptablesRule.hpp>
 
 namespace cnikit::policy::iptables {
+
+// The rule model is the toolkit's (backends program their own chains with it).
+using Family = toolkit::IpFamily;
+using toolkit::IptablesRule;
+using toolkit::kCtEstablished;
+using toolkit::kCtInvalid;
+using toolkit::kCtRelated;
+using toolkit::ruleTo;
+using toolkit::SetMatch;
+inline const char* familyName(Family family) { return toolkit::ipFamilyName(family); }
 
 inline constexpr const char* kDispatchChain = "CNIKIT-FORWARD";
 inline constexpr const char* kIngressChainPrefix = "CNIKIT-IN-";

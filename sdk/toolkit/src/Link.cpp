@@ -30,6 +30,8 @@ LinkInfo toInfo(rtnl_link* link) {
   info.up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
   info.master = rtnl_link_get_master(link);
   info.link = rtnl_link_get_link(link);
+  info.group = rtnl_link_get_group(link);
+  info.loopback = (rtnl_link_get_flags(link) & IFF_LOOPBACK) != 0;
   return info;
 }
 

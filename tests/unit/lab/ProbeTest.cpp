@@ -11,14 +11,14 @@
 #include "core/lab/Probe.hpp"
 #include "core/lab/ProbeServer.hpp"
 #include "core/lab/Process.hpp"
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {
 namespace {
 
 // A port nobody listens on right now (TCP and UDP), from the kernel's ephemeral range.
 uint16_t freePort() {
-  rpc::UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
+  toolkit::UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -43,7 +43,7 @@ TEST(LabProbe, ConnectsToTheProbeServerAndIsRefusedElsewhere) {
   uint16_t port = freePort();
   int ready[2];
   ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
-  rpc::UniqueFd readEnd(ready[0]), writeEnd(ready[1]);
+  toolkit::UniqueFd readEnd(ready[0]), writeEnd(ready[1]);
   std::string p = std::to_string(port);
   auto server = spawnDaemon(
       {{CNIKITCTL_PATH, "lab", "serve", "--ports", p + "/TCP," + p + "/UDP", "--pod", "x/a", "--ready-fd", "3"},
@@ -63,7 +63,7 @@ TEST(LabProbe, ConnectsToTheProbeServerAndIsRefusedElsewhere) {
   EXPECT_EQ(probeOnce("127.0.0.1", freePort(), k8s::Protocol::UDP, std::chrono::seconds(1)), "Connection refused");
 
   // TCP: the greeting names the pod, then what is sent comes back.
-  rpc::UniqueFd c(::socket(AF_INET, SOCK_STREAM, 0));
+  toolkit::UniqueFd c(::socket(AF_INET, SOCK_STREAM, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "core/rpc/UniqueFd.hpp"
+#include <cnikit/toolkit/UniqueFd.hpp>
 
 using namespace cnikit::rpc;
 using namespace std::chrono_literals;
@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct SocketPair {
-  UniqueFd a, b;
+  cnikit::toolkit::UniqueFd a, b;
   SocketPair() {
     int fds[2];
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
@@ -197,7 +197,7 @@ TEST(Frame, WriteDeadlineExpiresWhenPeerDoesNotRead) {
 TEST(Frame, WorksOnPipes) {
   int p[2];
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
-  UniqueFd r(p[0]), w(p[1]);
+  cnikit::toolkit::UniqueFd r(p[0]), w(p[1]);
   ASSERT_TRUE(writeFrame(w.get(), "through a pipe"));
   EXPECT_EQ(readFrame(r.get()), "through a pipe");
 }

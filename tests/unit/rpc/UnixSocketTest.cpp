@@ -41,7 +41,7 @@ class TempDir {
 
 // Leaves a socket file behind with nobody listening, as a killed agent would.
 void makeStaleSocket(const std::string& path) {
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM, 0));
+  cnikit::toolkit::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strcpy(addr.sun_path, path.c_str());
@@ -58,7 +58,7 @@ TEST(UnixSocket, ListenerAndClientRoundTrip) {
     std::thread server([&] {
       int fd = listener.accept();
       ASSERT_GE(fd, 0);
-      UniqueFd conn(fd);
+      cnikit::toolkit::UniqueFd conn(fd);
       // Two calls on one connection: echo with a prefix.
       while (auto req = readFrame(conn.get())) writeFrame(conn.get(), "echo:" + *req);
     });
@@ -91,7 +91,7 @@ TEST(UnixSocket, StaleSocketFileIsReplaced) {
   ASSERT_TRUE(fs::exists(path));
   UnixListener listener(path);
   std::thread server([&] {
-    UniqueFd conn(listener.accept());
+    cnikit::toolkit::UniqueFd conn(listener.accept());
     if (auto req = readFrame(conn.get())) writeFrame(conn.get(), *req);
   });
   EXPECT_EQ(UnixClient::connect(path, 1s).call("ping", 2s), "ping");
@@ -181,7 +181,7 @@ TEST(UnixSocket, CallTimesOutWhenTheServerDoesNotAnswer) {
   UnixListener listener(path);
   std::atomic<bool> done{false};
   std::thread server([&] {
-    UniqueFd conn(listener.accept());
+    cnikit::toolkit::UniqueFd conn(listener.accept());
     readFrame(conn.get());
     while (!done) std::this_thread::sleep_for(5ms);  // hold the connection, say nothing
   });
@@ -206,7 +206,7 @@ TEST(UnixSocket, CallFailsWhenTheServerHangsUp) {
   const auto path = dir.file("rude.sock");
   UnixListener listener(path);
   std::thread server([&] {
-    UniqueFd conn(listener.accept());
+    cnikit::toolkit::UniqueFd conn(listener.accept());
     readFrame(conn.get());
   });
   auto client = UnixClient::connect(path, 1s);
@@ -251,6 +251,6 @@ TEST(UnixSocket, ClientFdIsCloseOnExec) {
   auto client = UnixClient::connect(path, 1s);
   EXPECT_TRUE(fcntl(client.fd(), F_GETFD) & FD_CLOEXEC);
   EXPECT_TRUE(fcntl(listener.fd(), F_GETFD) & FD_CLOEXEC);
-  UniqueFd accepted(listener.accept());
+  cnikit::toolkit::UniqueFd accepted(listener.accept());
   EXPECT_TRUE(fcntl(accepted.get(), F_GETFD) & FD_CLOEXEC);
 }

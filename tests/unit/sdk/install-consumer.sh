@@ -72,6 +72,33 @@ CPP
   "$loader" "$work/toolkit-build/libcnikit-toolkit-user.so" || fail "toolkit consumer does not load"
 fi
 
+if grep -q "CNIKIT_HAS_TOOLKIT_IPTABLES TRUE" "$config"; then
+  step "a consumer of cnikit::toolkit_iptables links (libip4tc/libip6tc/libipset found again)"
+  mkdir -p "$work/iptables-consumer"
+  cat >"$work/iptables-consumer/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.20)
+project(iptables-consumer LANGUAGES CXX)
+find_package(cnikit 1 REQUIRED COMPONENTS sdk toolkit toolkit_iptables)
+cnikit_add_backend(iptables-user SOURCES main.cpp LINK_LIBRARIES cnikit::toolkit_iptables)
+CMAKE
+  cat >"$work/iptables-consumer/main.cpp" <<'CPP'
+#include <cnikit/backend.hpp>
+#include <cnikit/toolkit/IptcTable.hpp>
+#include <cnikit/toolkit/Ipset.hpp>
+class IptablesUser {
+ public:
+  explicit IptablesUser(const cnikit::sdk::CreateArgs&) {
+    (void)&cnikit::toolkit::IptcTable::open;
+    (void)&cnikit::toolkit::Ipset::open;
+  }
+};
+CNIKIT_BACKEND(IptablesUser, "iptables-user", "0.0.1")
+CPP
+  cmake -S "$work/iptables-consumer" -B "$work/iptables-build" -DCMAKE_PREFIX_PATH="$work/prefix"
+  cmake --build "$work/iptables-build"
+  "$loader" "$work/iptables-build/libcnikit-iptables-user.so" || fail "toolkit_iptables consumer does not load"
+fi
+
 step "load and create through BackendLibrary"
 out=$("$loader" "$installed")
 echo "$out"

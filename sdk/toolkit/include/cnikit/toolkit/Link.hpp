@@ -20,6 +20,8 @@ struct LinkInfo {
   bool up = false;  // administratively up (IFF_UP)
   int master = 0;   // ifindex of the bridge/bond it is enslaved to, 0 if none
   int link = 0;     // IFLA_LINK: for a veth, the peer's ifindex (in the peer's namespace)
+  uint32_t group = 0;     // device group (IFLA_GROUP); LinkReaper parks retired links in one
+  bool loopback = false;  // IFF_LOOPBACK
 };
 
 // nullopt when no link has that name.

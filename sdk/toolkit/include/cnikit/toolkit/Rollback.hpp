@@ -1,8 +1,11 @@
 #pragma once
 // Undo steps for a multi-step operation: each step registers its undo; unless commit() is
-// called, the destructor runs them newest first. Undo errors are swallowed (the original
-// failure is what the caller reports), so undo actions must not throw past this guard.
+// called, the destructor runs them newest first. An undo step that throws does not stop the
+// others and does not leave the guard (the original failure is what the caller reports); the
+// optional reporter hears its message, e.g. to log it.
+#include <exception>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -10,7 +13,13 @@ namespace cnikit::toolkit {
 
 class Rollback {
  public:
+  using Reporter = std::function<void(const std::string& what)>;
+
   Rollback() = default;
+  // A guard with its first undo step.
+  explicit Rollback(std::function<void()> undo, Reporter reporter = {}) : reporter_(std::move(reporter)) {
+    add(std::move(undo));
+  }
   ~Rollback() { run(); }
   Rollback(const Rollback&) = delete;
   Rollback& operator=(const Rollback&) = delete;
@@ -24,13 +33,25 @@ class Rollback {
       undos_.pop_back();
       try {
         undo();
+      } catch (const std::exception& e) {
+        report(e.what());
       } catch (...) {
+        report("unknown exception");
       }
     }
   }
 
  private:
+  void report(const std::string& what) noexcept {
+    if (!reporter_) return;
+    try {
+      reporter_(what);
+    } catch (...) {
+    }
+  }
+
   std::vector<std::function<void()>> undos_;
+  Reporter reporter_;
 };
 
 }  // namespace cnikit::toolkit

@@ -21,8 +21,10 @@ class UniqueFd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
+  explicit operator bool() const { return valid(); }
   int release() { return std::exchange(fd_, -1); }
   void reset(int fd = -1) {
+    // close() must not be retried on EINTR on Linux: the fd is gone either way.
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
   }

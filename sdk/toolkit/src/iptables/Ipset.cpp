@@ -1,20 +1,20 @@
-#include "core/policy/iptables/Ipset.hpp"
+#include <cnikit/toolkit/Ipset.hpp>
 
 #include <libipset/ipset.h>
 #include <libipset/session.h>
 #include <linux/netfilter/ipset/ip_set.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <mutex>
 
-namespace cnikit::policy::iptables {
+#include <cnikit/toolkit/UniqueFd.hpp>
+
+namespace cnikit::toolkit {
 
 namespace {
 
@@ -30,16 +30,24 @@ struct FileCloser {
   }
 };
 
+std::string joined(const std::string& head, const std::vector<std::string>& errors, const char* separator) {
+  std::string message = head;
+  for (const auto& e : errors) message += " " + e + separator;
+  return message;
+}
+
 }  // namespace
 
-Ipset::Ipset() {
+Result<std::unique_ptr<Ipset>> Ipset::open() {
   // The set types (hash:ip, ...) are registered once per process, as the ipset tool does.
   static std::once_flag typesLoaded;
   std::call_once(typesLoaded, [] { ipset_load_types(); });
-  handle_ = ipset_init();
-  if (!handle_) throw IpsetError("cannot open an ipset session (is ip_set in the kernel?)");
-  ipset_custom_printf(handle_, &Ipset::onError, &Ipset::onStandardError, &Ipset::onOutput, this);
-  ipset_envopt_set(ipset_session(handle_), IPSET_ENV_EXIST);
+  std::unique_ptr<Ipset> self(new Ipset());
+  self->handle_ = ipset_init();
+  if (!self->handle_) return Error{ENOPROTOOPT, "cannot open an ipset session (is ip_set in the kernel?)"};
+  ipset_custom_printf(self->handle_, &Ipset::onError, &Ipset::onStandardError, &Ipset::onOutput, self.get());
+  ipset_envopt_set(ipset_session(self->handle_), IPSET_ENV_EXIST);
+  return self;
 }
 
 Ipset::~Ipset() {
@@ -78,31 +86,26 @@ int Ipset::onStandardError(struct ipset* handle, void* self) {
   return -1;
 }
 
-void Ipset::restore(const std::string& script) {
-  if (script.empty()) return;
+Status Ipset::restore(const std::string& script) {
+  if (script.empty()) return {};
   errors_.clear();
   std::string text = script;
   std::unique_ptr<FILE, FileCloser> stream(::fmemopen(text.data(), text.size(), "r"));
-  if (!stream) throw IpsetError(std::string("fmemopen: ") + std::strerror(errno));
+  if (!stream) return errnoError(errno, "fmemopen for ipset restore");
   int rc = ipset_parse_stream(handle_, stream.get());
   if (!errors_.empty() || rc < 0) {
-    std::string message = "ipset restore failed:";
-    for (const auto& e : errors_) message += " " + e + ";";
+    std::string message = joined("ipset restore failed:", errors_, ";");
     if (errors_.empty()) message += " error " + std::to_string(rc);
-    throw IpsetError(message);
+    return Error{EINVAL, message};
   }
+  return {};
 }
 
-std::vector<std::string> Ipset::names() {
+Result<std::vector<std::string>> Ipset::names() {
   errors_.clear();
   output_.clear();
   char line[] = "list -name";
-  int rc = ipset_parse_line(handle_, line);
-  if (rc < 0) {
-    std::string message = "ipset list -name failed:";
-    for (const auto& e : errors_) message += " " + e;
-    throw IpsetError(message);
-  }
+  if (ipset_parse_line(handle_, line) < 0) return Error{EIO, joined("ipset list -name failed:", errors_, "")};
   std::vector<std::string> out;
   size_t start = 0;
   while (start < output_.size()) {
@@ -114,27 +117,22 @@ std::vector<std::string> Ipset::names() {
   return out;
 }
 
-uint16_t ipsetIndex(const std::string& name) {
-  if (name.size() >= IPSET_MAXNAMELEN) throw IpsetError("ipset name too long: " + name);
-  int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-  if (fd < 0) throw IpsetError(std::string("socket for SO_IP_SET: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+Result<uint16_t> ipsetIndex(const std::string& name) {
+  if (name.size() >= IPSET_MAXNAMELEN) return Error{ENAMETOOLONG, "ipset name too long: " + name};
+  UniqueFd fd(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
+  if (!fd.valid()) return errnoError(errno, "socket for SO_IP_SET");
   ip_set_req_version version{};
   version.op = IP_SET_OP_VERSION;
   socklen_t size = sizeof version;
-  if (::getsockopt(fd, SOL_IP, SO_IP_SET, &version, &size) != 0)
-    throw IpsetError(std::string("SO_IP_SET version: ") + std::strerror(errno));
+  if (::getsockopt(fd.get(), SOL_IP, SO_IP_SET, &version, &size) != 0) return errnoError(errno, "SO_IP_SET version");
   ip_set_req_get_set request{};
   request.op = IP_SET_OP_GET_BYNAME;
   request.version = version.version;
   std::strncpy(request.set.name, name.c_str(), IPSET_MAXNAMELEN - 1);
   size = sizeof request;
-  if (::getsockopt(fd, SOL_IP, SO_IP_SET, &request, &size) != 0)
-    throw IpsetError("SO_IP_SET get " + name + ": " + std::strerror(errno));
-  return request.set.index;
+  if (::getsockopt(fd.get(), SOL_IP, SO_IP_SET, &request, &size) != 0)
+    return errnoError(errno, "SO_IP_SET get " + name);
+  return static_cast<uint16_t>(request.set.index);
 }
 
-}  // namespace cnikit::policy::iptables
+}  // namespace cnikit::toolkit

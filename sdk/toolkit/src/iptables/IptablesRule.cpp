@@ -1,10 +1,12 @@
-#include "core/policy/iptables/IptablesRule.hpp"
+#include <cnikit/toolkit/IptablesRule.hpp>
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
-namespace cnikit::policy::iptables {
+namespace cnikit::toolkit {
 
-const char* familyName(Family family) { return family == Family::V4 ? "ipv4" : "ipv6"; }
+const char* ipFamilyName(IpFamily family) { return family == IpFamily::V4 ? "ipv4" : "ipv6"; }
+int toAf(IpFamily family) { return family == IpFamily::V4 ? AF_INET : AF_INET6; }
 
 namespace {
 
@@ -22,21 +24,22 @@ std::string protocolText(uint8_t protocol) {
   return std::to_string(protocol);
 }
 
-std::string withPrefix(const std::string& address, Family family) {
+std::string withPrefix(const std::string& address, IpFamily family) {
   if (address.find('/') != std::string::npos) return address;
-  return address + (family == Family::V4 ? "/32" : "/128");
+  return address + (family == IpFamily::V4 ? "/32" : "/128");
 }
 
 }  // namespace
 
-std::string render(const IptablesRule& rule, Family family) {
+std::string render(const IptablesRule& rule, IpFamily family) {
   std::string out;
   auto add = [&](const std::string& part) {
     if (!out.empty()) out += ' ';
     out += part;
   };
-  if (!rule.source.empty()) add("-s " + withPrefix(rule.source, family));
-  if (!rule.destination.empty()) add("-d " + withPrefix(rule.destination, family));
+  if (!rule.source.empty()) add(std::string(rule.sourceInverted ? "! " : "") + "-s " + withPrefix(rule.source, family));
+  if (!rule.destination.empty())
+    add(std::string(rule.destinationInverted ? "! " : "") + "-d " + withPrefix(rule.destination, family));
   if (rule.protocol) add("-p " + protocolText(rule.protocol));
   if (rule.destinationPorts) {
     auto [first, last] = *rule.destinationPorts;
@@ -65,4 +68,4 @@ std::string render(const IptablesRule& rule, Family family) {
   return out;
 }
 
-}  // namespace cnikit::policy::iptables
+}  // namespace cnikit::toolkit
