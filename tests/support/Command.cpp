@@ -1,6 +1,6 @@
 #include "tests/support/Command.hpp"
 
-#include "core/lab/Command.hpp"
+#include "tools/lab/Command.hpp"
 
 namespace cnikit::testing {
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/LabSpec.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/LabSpec.hpp"
 
 namespace cnikit::lab {
 namespace {

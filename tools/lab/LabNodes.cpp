@@ -1,4 +1,4 @@
-#include "core/lab/LabNodes.hpp"
+#include "tools/lab/LabNodes.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -6,11 +6,11 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/lab/AgentClient.hpp"
-#include "core/lab/Command.hpp"
-#include "core/lab/LabEtcd.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
+#include "tools/lab/AgentClient.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/LabEtcd.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
 
 namespace cnikit::lab {
 

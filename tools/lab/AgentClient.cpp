@@ -1,4 +1,4 @@
-#include "core/lab/AgentClient.hpp"
+#include "tools/lab/AgentClient.hpp"
 
 #include <stdexcept>
 

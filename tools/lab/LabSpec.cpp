@@ -1,4 +1,4 @@
-#include "core/lab/LabSpec.hpp"
+#include "tools/lab/LabSpec.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "core/agent/AgentConfig.hpp"
-#include "core/lab/LabPaths.hpp"
+#include "tools/lab/LabPaths.hpp"
 #include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::lab {

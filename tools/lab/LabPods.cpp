@@ -1,4 +1,4 @@
-#include "core/lab/LabPods.hpp"
+#include "tools/lab/LabPods.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,11 +11,11 @@
 #include <stdexcept>
 
 #include "core/k8s/Objects.hpp"
-#include "core/lab/AgentClient.hpp"
-#include "core/lab/Command.hpp"
-#include "core/lab/LabNodes.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
+#include "tools/lab/AgentClient.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/LabNodes.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
 
 namespace cnikit::lab {
 
