@@ -3,7 +3,7 @@
 
 #include "cmd/cnikitctl/Commands.hpp"
 #include "cmd/cnikitctl/Table.hpp"
-#include "core/rpc/UnixClient.hpp"
+#include "core/rpc/AgentClient.hpp"
 
 namespace cnikit::ctl {
 namespace {
@@ -76,12 +76,8 @@ void printAllocations(const json& list) {
 }  // namespace
 
 
-json callAgent(const GlobalOptions& options, const json& request) {
-  auto client = rpc::UnixClient::connect(options.socket, std::chrono::seconds(2));
-  auto response = json::parse(client.call(request.dump(), std::chrono::seconds(60)));
-  if (response.is_object() && response.contains("error"))
-    throw std::runtime_error("agent: " + response["error"].get<std::string>());
-  return response;
+json callAgent(const GlobalOptions& options, const std::string& method, const json& params) {
+  return rpc::AgentClient(options.socket).call(method, params, std::chrono::seconds(60));
 }
 
 void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode) {
@@ -89,7 +85,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
   version->callback([&options] {
     json out = {{"cnikitctl", CNIKIT_VERSION}};
     try {
-      out["agent"] = callAgent(options, {{"method", "version"}});
+      out["agent"] = callAgent(options, rpc::kVersionMethod);
     } catch (const std::exception& e) {
       out["agent"] = {{"error", e.what()}};
     }
@@ -107,7 +103,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
 
   auto* status = app.add_subcommand("status", "agent, store, backends, pools and allocations");
   status->callback([&options] {
-    auto s = callAgent(options, {{"method", "status"}});
+    auto s = callAgent(options, rpc::kStatusMethod);
     if (options.json())
       std::cout << s.dump(2) << "\n";
     else
@@ -118,7 +114,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
   ipam->require_subcommand(1);
   auto* list = ipam->add_subcommand("list", "addresses allocated on this node");
   list->callback([&options] {
-    auto allocations = callAgent(options, {{"method", "ipam.list"}});
+    auto allocations = callAgent(options, rpc::kIpamListMethod);
     if (options.json())
       std::cout << allocations.dump(2) << "\n";
     else

@@ -186,11 +186,12 @@ json Agent::dispatch(const json& request) {
     auto response = cni_->handle(cniRequest.env, cniRequest.stdinText);
     return json::parse(rpc::makeCniResponse({response.exitCode, response.stdoutText, ""}));
   }
-  if (method == "status") return status();
-  if (method == "ipam.list") return ipamList();
-  if (method == "version") return {{"version", kAgentVersion}, {"abi", std::to_string(CNIKIT_ABI_MAJOR) + "." +
-                                                                         std::to_string(CNIKIT_ABI_MINOR)}};
-  if (method == "gc.namespaces") return {{"released", cni_->collectVanishedNamespaces()}};
+  if (method == rpc::kStatusMethod) return status();
+  if (method == rpc::kIpamListMethod) return ipamList();
+  if (method == rpc::kVersionMethod)
+    return {{"version", kAgentVersion},
+            {"abi", std::to_string(CNIKIT_ABI_MAJOR) + "." + std::to_string(CNIKIT_ABI_MINOR)}};
+  if (method == rpc::kGcNamespacesMethod) return {{"released", cni_->collectVanishedNamespaces()}};
   if (ObjectService::handles(method)) return ObjectService(*store_).handle(request);
   return {{"error", "unknown method '" + method + "'"}};
 }

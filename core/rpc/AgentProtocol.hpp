@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-namespace cnikit::rpc {
+#include "core/rpc/AgentMethods.hpp"
 
-inline constexpr const char* kCniMethod = "cni";
+namespace cnikit::rpc {
 
 // The CNI_* variables the executable forwards (others in its environment stay behind).
 inline constexpr const char* kCniEnvNames[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS",

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "tools/lab/AgentClient.hpp"
+#include "core/rpc/AgentClient.hpp"
 #include "tools/lab/Command.hpp"
 #include "tools/lab/LabEtcd.hpp"
 #include "tools/lab/LabPaths.hpp"
@@ -118,7 +118,7 @@ bool killAgent(LabState& state, const std::string& name) {
 }
 
 json agentStatus(const NodeState& node, std::chrono::milliseconds timeout) {
-  return callAgentSocket(node.socket, {{"method", "status"}}, timeout);
+  return rpc::AgentClient(node.socket).call(rpc::kStatusMethod, nullptr, timeout);
 }
 
 std::string subnetsText(const json& status) {
@@ -240,7 +240,7 @@ std::string anyAgentSocket(const LabState& state) {
       continue;
     }
     try {
-      callAgentSocket(node.socket, {{"method", "version"}}, std::chrono::seconds(5));
+      rpc::AgentClient(node.socket).call(rpc::kVersionMethod, nullptr, std::chrono::seconds(5));
       return node.socket;
     } catch (const std::exception& e) {
       errors += "\n  " + node.name + ": " + e.what();
