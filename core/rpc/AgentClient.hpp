@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/rpc/AgentMethods.hpp"
 #include "core/rpc/UnixClient.hpp"
 
 namespace cnikit::rpc {
