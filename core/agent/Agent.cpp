@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/agent/ObjectService.hpp"
+#include "core/policy/iptables/IptablesProvider.hpp"
 #include "core/plugin/BackendInstance.hpp"
 #include "core/plugin/HostServices.hpp"
 #include "core/rpc/AgentProtocol.hpp"
@@ -45,11 +46,8 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_);
     auto stateDir = config_.stateDir / "backends" / backend.name;
     std::filesystem::create_directories(stateDir);
-    // "policy" is the core's business (the iptables provider), not the backend's.
-    auto options = backend.options;
-    options.erase("policy");
     backends_[backend.name] = std::make_unique<plugin::BackendInstance>(
-        library, backend.name, config_.node, options.dump(), stateDir.string(), host, underlay);
+        library, backend.name, config_.node, backend.options.dump(), stateDir.string(), host, underlay);
     hostServices_.push_back(host);
     spdlog::info("backend instance '{}': {} {} from {}", backend.name, library->name(), library->version(),
                  path.string());
@@ -59,16 +57,13 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     for (const auto& subnet : subnets) spdlog::info("pool '{}': node subnet {}", pool.name, subnet.str());
   }
   std::set<std::string> policed;
-  for (const auto& backend : config_.backends) {
-    std::string policy = backend.options.value("policy", "none");
-    if (policy == "iptables") policed.insert(backend.name);
-    else if (policy != "none")
-      throw std::invalid_argument("backend instance '" + backend.name + "': options.policy must be none or iptables");
-  }
+  for (const auto& backend : config_.backends)
+    if (backend.policy == policy::ProviderKind::Iptables) policed.insert(backend.name);
   if (!policed.empty()) {
     PolicyControllerOptions options;
     options.backends = policed;
-    policy_ = std::make_unique<PolicyController>(*store_, config_.node, options);
+    policy_ = std::make_unique<PolicyController>(
+        *store_, config_.node, std::make_unique<policy::iptables::IptablesProvider>(), options);
     policy_->start();
   }
   cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_, policy_.get());

@@ -61,7 +61,7 @@ class Agent {
   BackendMap backends_;
   std::unique_ptr<CniService> cni_;
   std::unique_ptr<NodeSync> nodeSync_;
-  std::unique_ptr<PolicyController> policy_;  // when a backend instance opts into "policy": "iptables"
+  std::unique_ptr<PolicyController> policy_;  // when a backend instance has `policy: iptables`
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

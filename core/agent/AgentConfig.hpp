@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ipam/Pool.hpp"
+#include "core/policy/PolicyProvider.hpp"
 #include "core/store/StoreFactory.hpp"
 
 namespace cnikit::agent {
@@ -16,7 +17,10 @@ namespace cnikit::agent {
 struct BackendConfig {
   std::string name;          // instance name, referenced by pools
   std::string type;          // library: "flannel-like" -> <backendDir>/libcnikit-flannel-like.so
-  nlohmann::json options = nlohmann::json::object();
+  nlohmann::json options = nlohmann::json::object();  // the backend's own, passed to it as they are
+  // Who enforces NetworkPolicy for this instance's pods: the core's provider, not the backend.
+  // `policy: none|iptables`; the old spelling `options.policy` is read with a warning.
+  policy::ProviderKind policy = policy::ProviderKind::None;
 };
 
 // First matching rule wins. Empty criteria match everything.

@@ -1,6 +1,7 @@
 #include "core/agent/PolicyController.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
@@ -25,9 +26,10 @@ std::string withoutPrefixLength(const std::string& address) { return address.sub
 
 }  // namespace
 
-PolicyController::PolicyController(store::Store& store, std::string node, PolicyControllerOptions options)
-    : store_(store), node_(std::move(node)), options_(std::move(options)) {
-  provider_ = std::make_unique<policy::iptables::IptablesProvider>(options_.provider);
+PolicyController::PolicyController(store::Store& store, std::string node,
+                                   std::unique_ptr<policy::PolicyProvider> provider, PolicyControllerOptions options)
+    : store_(store), node_(std::move(node)), options_(std::move(options)), provider_(std::move(provider)) {
+  if (!provider_) throw std::invalid_argument("policy controller: no provider");
   policy::EngineOptions engineOptions;
   engineOptions.isLocal = [this](const k8s::Pod& pod) { return localEndpointsByPod_.count(pod.key()) > 0; };
   engine_ = std::make_unique<policy::Engine>(engineOptions);
@@ -42,8 +44,8 @@ void PolicyController::start() {
     loadLocked(revision);
     std::string error;
     if (!programLocked({}, &error)) throw std::runtime_error("policy: cannot program this node's rules: " + error);
-    spdlog::info("policy: iptables provider programmed {} local endpoint(s), {} rule(s), {} ipset(s)",
-                 engine_->endpointKeys().size(), provider_->ruleCount(), provider_->setCount());
+    spdlog::info("policy: {} provider programmed {} local endpoint(s)", provider_->name(),
+                 engine_->endpointKeys().size());
   }
   watchFrom(revision);
   background_ = std::thread([this] { background(); });
@@ -309,7 +311,7 @@ bool PolicyController::programLocked(const policy::Changes& changes, std::string
   } catch (const std::exception& e) {
     lastError_ = e.what();
     needsSync_ = true;  // the background thread retries with a full sync
-    spdlog::error("policy: programming iptables failed (retrying): {}", lastError_);
+    spdlog::error("policy: programming {} failed (retrying): {}", provider_->name(), lastError_);
     if (error) *error = lastError_;
     wake_.notify_all();
     return false;
@@ -334,7 +336,7 @@ json PolicyController::status() const {
   json out;
   {
     std::lock_guard lock(mutex_);
-    out["provider"] = "iptables";
+    out["provider"] = provider_->name();
     out["localEndpoints"] = engine_->endpointKeys().size();
     out["pods"] = engine_->pods().size();
     out["policies"] = engine_->policies().size();

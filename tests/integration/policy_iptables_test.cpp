@@ -270,7 +270,10 @@ class PolicyIptables : public ::testing::Test {
   }
 
   ApplyStats apply(const Changes& changes) {
-    return nodeThread_->call([&] { return provider_->apply(engine_, changes); });
+    return nodeThread_->call([&] {
+      provider_->apply(engine_, changes);
+      return provider_->lastUpdate();
+    });
   }
 
   // Every (from, to, family, port) probe against the engine's verdict; "" when all agree.
@@ -529,7 +532,10 @@ TEST_F(PolicyIptables, SyncTakesOverAndRemovesLeftovers) {
   auto relabelled = podObject(pods_.at("x/a"));
   relabelled.labels["pod"] = "z";
   engine_.upsertPod(relabelled);
-  auto stats = nodeThread_->call([&] { return provider_->sync(engine_); });
+  auto stats = nodeThread_->call([&] {
+    provider_->sync(engine_);
+    return provider_->lastUpdate();
+  });
   std::cout << "[ sync ] " << stats.toJson().dump() << "\n";
   auto rules = legacySave();
   EXPECT_EQ(rules.find("deadbeef"), std::string::npos) << rules;
@@ -727,7 +733,10 @@ TEST(PolicyIptablesScale, ThousandPoliciesOverFiveHundredPods) {
 
   auto provider = thread.call([] { return std::make_unique<IptablesProvider>(); });
   start = Clock::now();
-  auto stats = thread.call([&] { return provider->sync(engine); });
+  auto stats = thread.call([&] {
+    provider->sync(engine);
+    return provider->lastUpdate();
+  });
   double programMs = msSince(start);
 
   // One pod relabelled: its own chains (policies selecting it) and the sets it is in.
