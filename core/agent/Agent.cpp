@@ -237,7 +237,7 @@ json Agent::status() {
     for (const auto& c : pool.cidrs) cidrs.push_back(c.str());
     size_t used = 0;
     if (storeUp) {
-      for (const auto& s : ipam_->ensureNodeSubnets(pool)) subnets.push_back(s.str());
+      for (const auto& s : ipam_->nodeSubnets(pool)) subnets.push_back(s.str());  // a status never writes
       for (const auto& a : allocations) used += a.pool == pool.name;
     }
     out["pools"].push_back({{"name", pool.name},
