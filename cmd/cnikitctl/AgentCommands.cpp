@@ -3,6 +3,7 @@
 
 #include "cmd/cnikitctl/Commands.hpp"
 #include "cmd/cnikitctl/Table.hpp"
+#include "core/agent/NodeRecord.hpp"
 #include "core/rpc/AgentClient.hpp"
 
 namespace cnikit::ctl {
@@ -48,13 +49,13 @@ void printStatus(const json& s) {
     if (c.contains("storeError")) std::cout << "          store error: " << c["storeError"].get<std::string>() << "\n";
     Table nodes({"REMOTE NODE", "UNDERLAY", "SUBNETS", "PROGRAMMED", "ERROR"});
     for (const auto& n : c["remoteNodes"]) {
+      auto record = n.get<agent::NodeRecord>();
       std::string subnets;
-      auto bySubnetPool = n.value("subnets", json::object());
-      for (const auto& [pool, list] : bySubnetPool.items()) {
+      for (const auto& [pool, list] : record.subnets) {
         if (!subnets.empty()) subnets += " ";
         subnets += pool + ":" + join(list);
       }
-      nodes.add({n["name"], n.value("underlayIpv4", ""), subnets, n["programmed"].get<bool>() ? "yes" : "no",
+      nodes.add({record.name, record.underlayIpv4, subnets, n.value("programmed", false) ? "yes" : "no",
                  n.value("error", "")});
     }
     if (!c["remoteNodes"].empty()) nodes.print(std::cout);

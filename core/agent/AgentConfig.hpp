@@ -10,6 +10,7 @@
 
 #include "core/ipam/Pool.hpp"
 #include "core/policy/PolicyProvider.hpp"
+#include "core/store/Keys.hpp"
 #include "core/store/StoreFactory.hpp"
 
 namespace cnikit::agent {
@@ -52,7 +53,7 @@ struct AgentConfig {
   std::vector<SelectionRule> selection;
 };
 
-inline constexpr const char* kClusterConfigKey = "/cnikit/v1/cluster/config";
+inline constexpr const char* kClusterConfigKey = store::keys::kClusterConfig;
 
 // Parses and validates; throws std::invalid_argument naming the file and the field.
 AgentConfig loadAgentConfig(const std::filesystem::path& file);

@@ -12,6 +12,8 @@
 #include "core/cni/Result.hpp"
 #include "core/cni/Version.hpp"
 #include "core/agent/PolicyController.hpp"
+#include "core/k8s/ObjectKeys.hpp"
+#include "core/store/Keys.hpp"
 
 namespace cnikit::agent {
 namespace {
@@ -37,7 +39,7 @@ class RollbackGuard {
 };
 
 std::optional<Labels> storedNamespaceLabels(store::Store& store, const std::string& name) {
-  auto kv = store.get("/cnikit/v1/k8s/namespaces/" + name);
+  auto kv = store.get(k8s::storeKey({k8s::Kind::Namespace, "", name}));
   if (!kv) return std::nullopt;
   Labels labels;
   auto object = nlohmann::json::parse(kv->value, nullptr, false);
@@ -349,7 +351,7 @@ void CniService::check(const cni::Request& request) {
 }
 
 void CniService::status() {
-  store_.get("/cnikit/v1/health");  // throws StoreUnavailable when the store is away
+  store_.get(store::keys::kHealth);  // throws StoreUnavailable when the store is away
   for (const auto& pool : config_.pools)
     if (!backends_.count(pool.backend) || !backends_.at(pool.backend))
       throw CniError(cni::kPluginNotAvailable, "backend '" + pool.backend + "' of pool '" + pool.name +

@@ -5,11 +5,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/store/Keys.hpp"
+
 namespace cnikit::plugin {
 
 namespace {
-
-constexpr const char* kBackendScope = "/cnikit/v1/backends/";
 
 HostServices* self(void* ctx) { return static_cast<HostServices*>(ctx); }
 
@@ -59,7 +59,7 @@ void HostServices::setFlowSink(std::function<void(const cnikit_flow_event&)> sin
 }
 
 std::string HostServices::scoped(const char* key) const {
-  return kBackendScope + instanceName_ + "/" + key;
+  return store::keys::backendScope(instanceName_) + key;
 }
 
 // Every callback is called from C frames in a backend: nothing may throw out of them.

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/agent/NodeRecord.hpp"
 #include "core/rpc/AgentClient.hpp"
 #include "tools/lab/Command.hpp"
 #include "tools/lab/LabEtcd.hpp"
@@ -153,7 +154,7 @@ Convergence checkConverged(const LabState& state) {
   }
   for (const auto& [node, s] : statuses) {
     std::map<std::string, json> remote;
-    for (const auto& r : s["cluster"].value("remoteNodes", json::array())) remote[r.value("name", "")] = r;
+    for (const auto& r : s["cluster"].value("remoteNodes", json::array())) remote[r.get<agent::NodeRecord>().name] = r;
     for (const auto& other : registered) {
       if (other == node->name) continue;
       auto it = remote.find(other);
