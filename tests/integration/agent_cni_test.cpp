@@ -310,7 +310,7 @@ TEST_F(AgentCni, GcReleasesWhatTheRuntimeNoLongerHolds) {
 
 TEST_F(AgentCni, StatusNeverWritesToTheStore) {
   rpc::AgentClient agent(socket_);
-  json s;
+  json s = json::object();
   for (int i = 0; i < 100 && !s.value("cluster", json::object()).value("registered", false); ++i) {
     if (i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     s = agent.call(rpc::kStatusMethod);
