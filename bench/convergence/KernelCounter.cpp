@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/lab/Netns.hpp"
+#include "tools/lab/Netns.hpp"
 
 namespace cnikit::bench {
 

@@ -15,16 +15,18 @@
 #include <thread>
 
 #include "KernelCounter.hpp"
+#include "core/agent/NodeRecord.hpp"
 #include "core/k8s/Validation.hpp"
-#include "core/lab/Lab.hpp"
-#include "core/lab/LabEtcd.hpp"
-#include "core/lab/LabNodes.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/LabPods.hpp"
-#include "core/lab/Netns.hpp"
-#include "core/lab/Probe.hpp"
+#include "tools/lab/Lab.hpp"
+#include "tools/lab/LabEtcd.hpp"
+#include "tools/lab/LabNodes.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/LabPods.hpp"
+#include "tools/lab/Netns.hpp"
+#include "tools/lab/Probe.hpp"
 #include "core/store/EtcdClient.hpp"
 #include "core/store/EtcdCodec.hpp"
+#include "core/store/Keys.hpp"
 
 namespace {
 
@@ -153,7 +155,7 @@ ScaleSample measureScale(const std::string& name, int count, bool vxlan) {
   size_t routes0 = node1.routes(kRouteProtocol), fdb0 = node1.fdbEntries("flannel.1"),
          neigh0 = node1.permanentNeighbours("flannel.1");
 
-  const std::string prefix = "/cnikit/v1/nodes/fake-";
+  const std::string prefix = cnikit::store::keys::node("fake-");  // every fake node
   json puts = json::array();
   for (int i = 0; i < count; ++i) {
     char name[32], mac[32], underlay[32], subnet[32];
@@ -162,15 +164,10 @@ ScaleSample measureScale(const std::string& name, int count, bool vxlan) {
     // Underlay addresses on the fabric /16 (so host-gw accepts them), subnets outside the pool.
     std::snprintf(underlay, sizeof underlay, "10.250.%d.%d", 10 + i / 250, 1 + i % 250);
     std::snprintf(subnet, sizeof subnet, "10.%d.%d.0/24", 100 + i / 256, i % 256);
-    json record = {{"name", name},
-                   {"underlayIpv4", underlay},
-                   {"underlayIpv6", ""},
-                   {"labels", json::object()},
-                   {"backends", {{instance, {{"vtepMac", mac}}}}},
-                   {"subnets", {{pool, json::array({subnet})}}}};
+    cnikit::agent::NodeRecord record{name, underlay, "", {}, {{instance, {{"vtepMac", mac}}}}, {{pool, {subnet}}}};
     puts.push_back({{"requestPut",
-                     {{"key", cnikit::store::etcd::base64Encode(std::string("/cnikit/v1/nodes/") + name)},
-                      {"value", cnikit::store::etcd::base64Encode(record.dump())}}}});
+                     {{"key", cnikit::store::etcd::base64Encode(cnikit::store::keys::node(name))},
+                      {"value", cnikit::store::etcd::base64Encode(json(record).dump())}}}});
   }
   auto txn = [&](const json& body) {
     lab::inNetns(lab::netnsPath(state.fabricNetns), [&] {

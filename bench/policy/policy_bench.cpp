@@ -69,7 +69,8 @@ int runProgram(int rounds) {
     for (const auto& policy : model.policies) engine.upsertPolicy(policy);
     double compileMs = msSince(start);
     start = Clock::now();
-    auto stats = provider.sync(engine);
+    provider.sync(engine);
+    auto stats = provider.lastUpdate();
     double programMs = msSince(start);
     size_t chains = provider.chainCount(), rules = provider.ruleCount(), sets = provider.setCount();
     start = Clock::now();
@@ -142,7 +143,8 @@ int runRules(int rules, const std::string& serverIp, const std::string& clientIp
 
   IptablesProvider provider;
   start = Clock::now();
-  auto stats = provider.sync(engine);
+  provider.sync(engine);
+  auto stats = provider.lastUpdate();
   double programMs = msSince(start);
   auto compiled = engine.endpoint("bench/server");
   nlohmann::json out = {{"rules", rules},

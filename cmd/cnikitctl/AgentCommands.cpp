@@ -3,7 +3,8 @@
 
 #include "cmd/cnikitctl/Commands.hpp"
 #include "cmd/cnikitctl/Table.hpp"
-#include "core/rpc/UnixClient.hpp"
+#include "core/agent/NodeRecord.hpp"
+#include "core/rpc/AgentClient.hpp"
 
 namespace cnikit::ctl {
 namespace {
@@ -65,13 +66,13 @@ void printStatus(const json& s) {
     if (c.contains("storeError")) std::cout << "          store error: " << c["storeError"].get<std::string>() << "\n";
     Table nodes({"REMOTE NODE", "UNDERLAY", "SUBNETS", "PROGRAMMED", "ERROR"});
     for (const auto& n : c["remoteNodes"]) {
+      auto record = n.get<agent::NodeRecord>();
       std::string subnets;
-      auto bySubnetPool = n.value("subnets", json::object());
-      for (const auto& [pool, list] : bySubnetPool.items()) {
+      for (const auto& [pool, list] : record.subnets) {
         if (!subnets.empty()) subnets += " ";
         subnets += pool + ":" + join(list);
       }
-      nodes.add({n["name"], n.value("underlayIpv4", ""), subnets, n["programmed"].get<bool>() ? "yes" : "no",
+      nodes.add({record.name, record.underlayIpv4, subnets, n.value("programmed", false) ? "yes" : "no",
                  n.value("error", "")});
     }
     if (!c["remoteNodes"].empty()) nodes.print(std::cout);
@@ -93,12 +94,8 @@ void printAllocations(const json& list) {
 }  // namespace
 
 
-json callAgent(const GlobalOptions& options, const json& request) {
-  auto client = rpc::UnixClient::connect(options.socket, std::chrono::seconds(2));
-  auto response = json::parse(client.call(request.dump(), std::chrono::seconds(60)));
-  if (response.is_object() && response.contains("error"))
-    throw std::runtime_error("agent: " + response["error"].get<std::string>());
-  return response;
+json callAgent(const GlobalOptions& options, const std::string& method, const json& params) {
+  return rpc::AgentClient(options.socket).call(method, params, std::chrono::seconds(60));
 }
 
 void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode) {
@@ -106,7 +103,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
   version->callback([&options] {
     json out = {{"cnikitctl", CNIKIT_VERSION}};
     try {
-      out["agent"] = callAgent(options, {{"method", "version"}});
+      out["agent"] = callAgent(options, rpc::kVersionMethod);
     } catch (const std::exception& e) {
       out["agent"] = {{"error", e.what()}};
     }
@@ -124,7 +121,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
 
   auto* status = app.add_subcommand("status", "agent, store, backends, pools and allocations");
   status->callback([&options] {
-    auto s = callAgent(options, {{"method", "status"}});
+    auto s = callAgent(options, rpc::kStatusMethod);
     if (options.json())
       std::cout << s.dump(2) << "\n";
     else
@@ -135,7 +132,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
   ipam->require_subcommand(1);
   auto* list = ipam->add_subcommand("list", "addresses allocated on this node");
   list->callback([&options] {
-    auto allocations = callAgent(options, {{"method", "ipam.list"}});
+    auto allocations = callAgent(options, rpc::kIpamListMethod);
     if (options.json())
       std::cout << allocations.dump(2) << "\n";
     else
@@ -148,7 +145,7 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
       "leave", "the node leaves the cluster: its pods are released, every backend removes what it made "
                "(shutdown TEARDOWN), its registration and subnets are withdrawn, and the agent exits");
   leave->callback([&options] {
-    auto out = callAgent(options, {{"method", "node.leave"}});
+    auto out = callAgent(options, rpc::kNodeLeaveMethod);
     if (options.json())
       std::cout << out.dump(2) << "\n";
     else

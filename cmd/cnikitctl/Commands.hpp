@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/k8s/Validation.hpp"
+#include "core/rpc/AgentMethods.hpp"
 
 namespace cnikit::ctl {
 
@@ -18,8 +19,10 @@ struct GlobalOptions {
   bool json() const { return output == "json"; }
 };
 
-// Calls the agent; throws std::runtime_error with the agent's error or the socket problem.
-nlohmann::json callAgent(const GlobalOptions& options, const nlohmann::json& request);
+// Calls one agent method (core/rpc/AgentMethods.hpp) through rpc::AgentClient; throws
+// std::runtime_error with the agent's error or the socket problem.
+nlohmann::json callAgent(const GlobalOptions& options, const std::string& method,
+                         const nlohmann::json& params = nullptr);
 
 // Each adds its subcommands and sets their callbacks; a callback returns the exit code
 // through `exitCode`.

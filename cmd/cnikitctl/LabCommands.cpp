@@ -1,4 +1,4 @@
-// cnikitctl lab ...: a multi-node cluster in network namespaces on this machine (core/lab):
+// cnikitctl lab ...: a multi-node cluster in network namespaces on this machine (tools/lab):
 // up, down, list, status, apply/delete -f, exec, probe, node and etcd control, and the
 // hidden `serve` that runs in every pod.
 #include <fcntl.h>
@@ -11,14 +11,14 @@
 
 #include "cmd/cnikitctl/Commands.hpp"
 #include "cmd/cnikitctl/Table.hpp"
-#include "core/lab/Lab.hpp"
-#include "core/lab/LabEtcd.hpp"
-#include "core/lab/LabNodes.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/LabPods.hpp"
-#include "core/lab/LabSpec.hpp"
-#include "core/lab/Probe.hpp"
-#include "core/lab/ProbeServer.hpp"
+#include "tools/lab/Lab.hpp"
+#include "tools/lab/LabEtcd.hpp"
+#include "tools/lab/LabNodes.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/LabPods.hpp"
+#include "tools/lab/LabSpec.hpp"
+#include "tools/lab/Probe.hpp"
+#include "tools/lab/ProbeServer.hpp"
 #include "core/policy/Matrix.hpp"
 
 namespace cnikit::ctl {

@@ -267,7 +267,7 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
     const auto& objects = *read;
     json list = json::array();
     for (const auto& o : objects) list.push_back(o.object);
-    auto response = callAgent(options, {{"method", "objects.apply"}, {"objects", list}, {"namespace", state->ns}});
+    auto response = callAgent(options, rpc::kObjectsApplyMethod, {{"objects", list}, {"namespace", state->ns}});
     printResults(options, response, "applied", false, exitCode);
   });
 
@@ -289,7 +289,7 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
     }
     json list = json::array();
     for (const auto& r : refs) list.push_back({{"kind", k8s::kindName(r.kind)}, {"namespace", r.ns}, {"name", r.name}});
-    auto response = callAgent(options, {{"method", "objects.delete"}, {"refs", list}});
+    auto response = callAgent(options, rpc::kObjectsDeleteMethod, {{"refs", list}});
     printResults(options, response, "deleted", state->ignoreNotFound, exitCode);
   });
 
@@ -307,9 +307,8 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
       return;
     }
     bool all = state->allNamespaces || *kind == k8s::Kind::Namespace;
-    auto list = callAgent(
-        options,
-        {{"method", "objects.list"}, {"kind", k8s::kindName(*kind)}, {"namespace", state->getNamespace}, {"all", all}});
+    auto list = callAgent(options, rpc::kObjectsListMethod,
+                          {{"kind", k8s::kindName(*kind)}, {"namespace", state->getNamespace}, {"all", all}});
     json items = list.value("items", json::array());
     if (!state->name.empty()) {
       json kept = json::array();

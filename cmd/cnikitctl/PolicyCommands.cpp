@@ -35,7 +35,7 @@ void loadEngine(policy::Engine& engine, const GlobalOptions& options, const std:
     return;
   }
   for (auto kind : {k8s::Kind::Namespace, k8s::Kind::Pod, k8s::Kind::NetworkPolicy}) {
-    auto list = callAgent(options, {{"method", "objects.list"}, {"kind", k8s::kindName(kind)}, {"all", true}});
+    auto list = callAgent(options, rpc::kObjectsListMethod, {{"kind", k8s::kindName(kind)}, {"all", true}});
     for (const auto& item : list.value("items", json::array())) {
       try {
         load(engine, kind, item);

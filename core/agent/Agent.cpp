@@ -14,6 +14,7 @@
 #include "core/agent/LocalNode.hpp"
 #include "core/agent/ObjectService.hpp"
 #include "core/plugin/OptionsSchema.hpp"
+#include "core/policy/iptables/IptablesProvider.hpp"
 #include "core/plugin/BackendInstance.hpp"
 #include "core/plugin/HostServices.hpp"
 #include "core/rpc/AgentProtocol.hpp"
@@ -63,16 +64,13 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
   // its first pod, and what a crashed agent left half-made is swept before new work comes.
   for (const auto& [name, backend] : backends_) bringUp(name, *backend, subnets);
   std::set<std::string> policed;
-  for (const auto& backend : config_.backends) {
-    std::string policy = backend.options.value("policy", "none");
-    if (policy == "iptables") policed.insert(backend.name);
-    else if (policy != "none")
-      throw std::invalid_argument("backend instance '" + backend.name + "': options.policy must be none or iptables");
-  }
+  for (const auto& backend : config_.backends)
+    if (backend.policy == policy::ProviderKind::Iptables) policed.insert(backend.name);
   if (!policed.empty()) {
     PolicyControllerOptions options;
     options.backends = policed;
-    policy_ = std::make_unique<PolicyController>(*store_, config_.node, options);
+    policy_ = std::make_unique<PolicyController>(
+        *store_, config_.node, std::make_unique<policy::iptables::IptablesProvider>(), options);
     policy_->start();
   }
   cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_, policy_.get());
@@ -327,12 +325,13 @@ json Agent::dispatch(const json& request) {
     auto response = cni_->handle(cniRequest.env, cniRequest.stdinText);
     return rpc::cniResponseObject({response.exitCode, std::move(response.stdoutText), ""});
   }
-  if (method == "status") return status();
-  if (method == "ipam.list") return ipamList();
-  if (method == "version") return {{"version", kAgentVersion}, {"abi", std::to_string(CNIKIT_ABI_MAJOR) + "." +
-                                                                         std::to_string(CNIKIT_ABI_MINOR)}};
-  if (method == "gc.namespaces") return {{"released", cni_->collectVanishedNamespaces()}};
-  if (method == "node.leave") {
+  if (method == rpc::kStatusMethod) return status();
+  if (method == rpc::kIpamListMethod) return ipamList();
+  if (method == rpc::kVersionMethod)
+    return {{"version", kAgentVersion},
+            {"abi", std::to_string(CNIKIT_ABI_MAJOR) + "." + std::to_string(CNIKIT_ABI_MINOR)}};
+  if (method == rpc::kGcNamespacesMethod) return {{"released", cni_->collectVanishedNamespaces()}};
+  if (method == rpc::kNodeLeaveMethod) {
     leave();
     return {{"leaving", config_.node}};
   }
@@ -396,7 +395,7 @@ json Agent::status() {
     for (const auto& c : pool.cidrs) cidrs.push_back(c.str());
     size_t used = 0;
     if (storeUp) {
-      for (const auto& s : ipam_->ensureNodeSubnets(pool)) subnets.push_back(s.str());
+      for (const auto& s : ipam_->nodeSubnets(pool)) subnets.push_back(s.str());  // a status never writes
       for (const auto& a : allocations) used += a.pool == pool.name;
     }
     out["pools"].push_back({{"name", pool.name},

@@ -67,7 +67,6 @@ class Agent {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<ipam::Ipam> ipam_;
   std::unique_ptr<Endpoints> endpoints_;
-  std::vector<std::shared_ptr<plugin::HostServices>> hostServices_;
   BackendMap backends_;
   plugin::Underlay underlay_;
   std::mutex subnetsMutex_;
@@ -76,7 +75,7 @@ class Agent {
   std::atomic<bool> leaving_{false};
   std::unique_ptr<CniService> cni_;
   std::unique_ptr<NodeSync> nodeSync_;
-  std::unique_ptr<PolicyController> policy_;  // when a backend instance opts into "policy": "iptables"
+  std::unique_ptr<PolicyController> policy_;  // when a backend instance has `policy: iptables`
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

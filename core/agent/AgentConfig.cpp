@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::agent {
@@ -135,6 +137,33 @@ ipam::PoolConfig parsePool(const json& j, const std::string& where) {
   return pool;
 }
 
+policy::ProviderKind providerKind(const FieldReader& reader, const std::string& field, const json& value) {
+  std::optional<policy::ProviderKind> kind;
+  if (value.is_string()) kind = policy::parseProviderKind(value.get<std::string>());
+  if (!kind) reader.fail(field, value.dump() + " is not a policy provider (none or iptables)");
+  return *kind;
+}
+
+// `policy:` of a backend instance. The old spelling inside the backend's options is still
+// read (and taken out of them: it is the core's business, not the backend's), with a warning.
+policy::ProviderKind parsePolicy(const FieldReader& b, BackendConfig& backend) {
+  const json* typed = b.find("policy");
+  auto old = backend.options.find("policy");
+  if (old == backend.options.end()) return typed ? providerKind(b, "policy", *typed) : policy::ProviderKind::None;
+  auto oldKind = providerKind(b, "options.policy", *old);
+  backend.options.erase(old);
+  if (typed) {
+    auto kind = providerKind(b, "policy", *typed);
+    if (kind != oldKind) b.fail("options.policy", "contradicts policy (give only policy)");
+    spdlog::warn("backend instance '{}': options.policy is deprecated and ignored beside policy: remove it",
+                 backend.name);
+    return kind;
+  }
+  spdlog::warn("backend instance '{}': options.policy is deprecated: write `policy: {}` beside type and options",
+               backend.name, policy::providerKindName(oldKind));
+  return oldKind;
+}
+
 std::string hostName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "node";
@@ -149,7 +178,7 @@ void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& 
   if (backends.empty()) r.fail("backends", "needs at least one backend instance");
   for (size_t i = 0; i < backends.size(); ++i) {
     FieldReader b(backends[i], origin + ".backends[" + std::to_string(i) + "]");
-    b.rejectUnknown({"name", "type", "options"});
+    b.rejectUnknown({"name", "type", "options", "policy"});
     BackendConfig backend;
     backend.name = b.requiredString("name");
     for (char c : backend.name)
@@ -160,6 +189,7 @@ void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& 
       if (!options->is_object()) b.fail("options", "must be an object");
       backend.options = *options;
     }
+    backend.policy = parsePolicy(b, backend);
     for (const auto& other : config.backends)
       if (other.name == backend.name) b.fail("name", "duplicate backend instance '" + backend.name + "'");
     config.backends.push_back(std::move(backend));

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/ipam/Pool.hpp"
+#include "core/policy/PolicyProvider.hpp"
+#include "core/store/Keys.hpp"
 #include "core/store/StoreFactory.hpp"
 
 namespace cnikit::agent {
@@ -16,7 +18,10 @@ namespace cnikit::agent {
 struct BackendConfig {
   std::string name;          // instance name, referenced by pools
   std::string type;          // library: "flannel-like" -> <backendDir>/libcnikit-flannel-like.so
-  nlohmann::json options = nlohmann::json::object();
+  nlohmann::json options = nlohmann::json::object();  // the backend's own, passed to it as they are
+  // Who enforces NetworkPolicy for this instance's pods: the core's provider, not the backend.
+  // `policy: none|iptables`; the old spelling `options.policy` is read with a warning.
+  policy::ProviderKind policy = policy::ProviderKind::None;
 };
 
 // First matching rule wins. Empty criteria match everything.
@@ -48,7 +53,7 @@ struct AgentConfig {
   std::vector<SelectionRule> selection;
 };
 
-inline constexpr const char* kClusterConfigKey = "/cnikit/v1/cluster/config";
+inline constexpr const char* kClusterConfigKey = store::keys::kClusterConfig;
 
 // Parses and validates; throws std::invalid_argument naming the file and the field.
 AgentConfig loadAgentConfig(const std::filesystem::path& file);

@@ -15,6 +15,8 @@
 #include "core/cni/Error.hpp"
 #include "core/cni/Result.hpp"
 #include "core/cni/Version.hpp"
+#include "core/k8s/ObjectKeys.hpp"
+#include "core/store/Keys.hpp"
 
 namespace cnikit::agent {
 namespace {
@@ -25,7 +27,7 @@ using cni::CniError;
 void logUndoFailure(const std::string& what) { spdlog::error("rollback failed: {}", what); }
 
 std::optional<Labels> storedNamespaceLabels(store::Store& store, const std::string& name) {
-  auto kv = store.get("/cnikit/v1/k8s/namespaces/" + name);
+  auto kv = store.get(k8s::storeKey({k8s::Kind::Namespace, "", name}));
   if (!kv) return std::nullopt;
   Labels labels;
   auto object = nlohmann::json::parse(kv->value, nullptr, false);
@@ -41,7 +43,7 @@ std::optional<Labels> storedNamespaceLabels(store::Store& store, const std::stri
 // store, or the pod was created before its object).
 std::string storedPodLabels(store::Store& store, const std::string& ns, const std::string& name) {
   if (ns.empty() || name.empty()) return "{}";
-  auto kv = store.get("/cnikit/v1/k8s/pods/" + ns + "/" + name);
+  auto kv = store.get(k8s::storeKey({k8s::Kind::Pod, ns, name}));
   if (!kv) return "{}";
   auto object = nlohmann::json::parse(kv->value, nullptr, false);
   if (object.is_discarded()) return "{}";
@@ -379,7 +381,7 @@ void CniService::check(const cni::Request& request) {
 }
 
 void CniService::status() {
-  store_.get("/cnikit/v1/health");  // throws StoreUnavailable when the store is away
+  store_.get(store::keys::kHealth);  // throws StoreUnavailable when the store is away
   for (const auto& pool : config_.pools) {
     if (!backends_.count(pool.backend) || !backends_.at(pool.backend))
       throw CniError(cni::kPluginNotAvailable, "backend '" + pool.backend + "' of pool '" + pool.name +

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/store/Keys.hpp"
 #include "core/store/Store.hpp"
 
 namespace cnikit::agent {
@@ -44,11 +45,11 @@ class Endpoints {
   void remove(const std::string& containerId, const std::string& ifname);
   std::vector<Endpoint> list();
 
-  static std::string prefix(const std::string& node) { return "/cnikit/v1/endpoints/" + node + "/"; }
+  static std::string prefix(const std::string& node) { return store::keys::endpointPrefix(node); }
 
  private:
   std::string key(const std::string& containerId, const std::string& ifname) const {
-    return prefix(node_) + containerId + "/" + ifname;
+    return store::keys::endpoint(node_, containerId, ifname);
   }
   store::Store& store_;
   std::string node_;

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/store/Keys.hpp"
+
 namespace cnikit::agent {
 
 using nlohmann::json;
@@ -46,7 +48,7 @@ void NodeSync::leave() {
     lease_ = 0;
   }
   if (lease != 0) store_.revokeLease(lease);
-  else store_.remove(kNodesPrefix + config_.node);
+  else store_.remove(store::keys::node(config_.node));
 }
 
 void NodeSync::reprogramAll() {
@@ -64,33 +66,24 @@ void NodeSync::markDirty() {
 
 void NodeSync::registerNode() {
   auto lease = store_.grantLease(std::chrono::seconds(config_.nodeLeaseTtlSeconds));
-  json subnets = json::object();
+  NodeRecord record{config_.node, underlay_.ipv4, underlay_.ipv6, config_.nodeLabels, {}, {},
+                    underlay_.ipv4PrefixLength, underlay_.ipv6PrefixLength};
   NodeSubnets claimed;
   for (const auto& pool : config_.pools) {
-    json list = json::array();
     claimed[pool.name] = ipam_.ensureNodeSubnets(pool, lease);
+    auto& list = record.subnets[pool.name];
     for (const auto& subnet : claimed[pool.name]) list.push_back(subnet.str());
-    subnets[pool.name] = list;
   }
   if (localSubnets_) localSubnets_(claimed);
-  json backends = json::object();
   for (const auto& [name, backend] : backends_) {
     auto data = json::parse(backend->localNodeData(), nullptr, false);
-    backends[name] = data.is_discarded() ? json::object() : data;
+    record.backends[name] = data.is_discarded() ? json::object() : data;
   }
-  json record = {{"name", config_.node},
-                 {"underlayIpv4", underlay_.ipv4},
-                 {"underlayIpv6", underlay_.ipv6},
-                 {"underlayIpv4PrefixLength", underlay_.ipv4PrefixLength},
-                 {"underlayIpv6PrefixLength", underlay_.ipv6PrefixLength},
-                 {"labels", config_.nodeLabels},
-                 {"backends", backends},
-                 {"subnets", subnets}};
-  store_.put(kNodesPrefix + config_.node, record.dump(), lease);
+  store_.put(store::keys::node(config_.node), json(record).dump(), lease);
   std::lock_guard lock(mutex_);
   lease_ = lease;
   spdlog::info("node {} registered (lease {}, ttl {}s): {}", config_.node, lease, config_.nodeLeaseTtlSeconds,
-               subnets.dump());
+               json(record.subnets).dump());
 }
 
 void NodeSync::startWatch() {
@@ -100,7 +93,7 @@ void NodeSync::startWatch() {
     watchBroken_ = false;
   }
   watch_ = store_.watch(
-      kNodesPrefix, store_.revision(), [this](const std::vector<store::Event>&) { markDirty(); },
+      store::keys::kNodesPrefix, store_.revision(), [this](const std::vector<store::Event>&) { markDirty(); },
       [this] {
         std::lock_guard lock(mutex_);
         watchBroken_ = true;
@@ -110,15 +103,15 @@ void NodeSync::startWatch() {
 }
 
 void NodeSync::reconcile() {
-  std::map<std::string, json> records;
+  std::map<std::string, NodeRecord> records;
   std::map<std::string, std::string> texts;
-  for (const auto& kv : store_.list(kNodesPrefix)) {
-    std::string name = kv.key.substr(std::string(kNodesPrefix).size());
-    if (name == config_.node) continue;
-    auto record = json::parse(kv.value, nullptr, false);
-    if (record.is_discarded() || !record.is_object()) continue;
-    records[name] = record;
-    texts[name] = kv.value;
+  for (const auto& kv : store_.list(store::keys::kNodesPrefix)) {
+    auto name = store::keys::nodeNameOf(kv.key);
+    if (!name || *name == config_.node) continue;
+    auto record = parseNodeRecord(kv.value);
+    if (!record) continue;
+    records[*name] = *record;
+    texts[*name] = kv.value;
   }
 
   std::map<std::string, std::string> programmed;
@@ -135,18 +128,18 @@ void NodeSync::reconcile() {
       if (!backend->supportsNodes()) continue;
       plugin::NodeInfo info;
       info.name = name;
-      info.underlayIpv4 = record.value("underlayIpv4", "");
-      info.underlayIpv6 = record.value("underlayIpv6", "");
-      auto subnets = record.value("subnets", json::object());
+      info.underlayIpv4 = record.underlayIpv4;
+      info.underlayIpv6 = record.underlayIpv6;
       for (const auto& pool : config_.pools) {
-        if (pool.backend != instance || !subnets.contains(pool.name)) continue;
-        for (const auto& s : subnets[pool.name]) info.subnets.push_back(s.get<std::string>());
+        auto subnets = record.subnets.find(pool.name);
+        if (pool.backend != instance || subnets == record.subnets.end()) continue;
+        info.subnets.insert(info.subnets.end(), subnets->second.begin(), subnets->second.end());
       }
-      auto data = record.value("backends", json::object());
-      info.backendDataJson = data.contains(instance) ? data[instance].dump() : "{}";
-      info.labelsJson = record.value("labels", json::object()).dump();
-      info.underlayIpv4PrefixLength = record.value("underlayIpv4PrefixLength", 0u);
-      info.underlayIpv6PrefixLength = record.value("underlayIpv6PrefixLength", 0u);
+      auto data = record.backends.find(instance);
+      info.backendDataJson = data != record.backends.end() ? data->second.dump() : "{}";
+      info.labelsJson = json(record.labels).dump();
+      info.underlayIpv4PrefixLength = record.underlayIpv4PrefixLength;
+      info.underlayIpv6PrefixLength = record.underlayIpv6PrefixLength;
       try {
         backend->nodeUpsert(info);
       } catch (const plugin::BackendError& e) {
@@ -157,7 +150,7 @@ void NodeSync::reconcile() {
     }
     // A failed node is retried at the next resync (its text is not remembered).
     programmed[name] = ok ? texts[name] : "";
-    if (ok) spdlog::info("node {} programmed ({})", name, record.value("underlayIpv4", ""));
+    if (ok) spdlog::info("node {} programmed ({})", name, record.underlayIpv4);
   }
   for (auto it = programmed.begin(); it != programmed.end();) {
     if (records.count(it->first)) {
@@ -264,12 +257,9 @@ json NodeSync::status() {
   std::lock_guard lock(mutex_);
   json nodes = json::array();
   for (const auto& [name, text] : programmed_) {
-    auto record = json::parse(text.empty() ? "{}" : text, nullptr, false);
-    json entry = {{"name", name}, {"programmed", !text.empty()}};
-    if (record.is_object()) {
-      entry["underlayIpv4"] = record.value("underlayIpv4", "");
-      entry["subnets"] = record.value("subnets", json::object());
-    }
+    // The record last programmed, with the outcome beside it.
+    json entry = parseNodeRecord(text).value_or(NodeRecord{name, "", "", {}, {}, {}});
+    entry["programmed"] = !text.empty();
     if (nodeErrors_.count(name)) entry["error"] = nodeErrors_.at(name);
     nodes.push_back(entry);
   }

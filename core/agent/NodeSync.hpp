@@ -5,9 +5,7 @@
 // nodes equal to the node records in the store (watch-triggered, plus a periodic full
 // resync). Nodes whose lease expired vanish from the store, and so from the datapath.
 //
-//   /cnikit/v1/nodes/<name>  {"name","underlayIpv4","underlayIpv6","labels",
-//                             "backends": {"<instance>": <local node data>},
-//                             "subnets": {"<pool>": ["10.244.1.0/24", ...]}}
+//   /cnikit/v1/nodes/<name>  a NodeRecord (NodeRecord.hpp)
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,12 +20,11 @@
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/CniService.hpp"
 #include "core/agent/LocalNode.hpp"
+#include "core/agent/NodeRecord.hpp"
 #include "core/ipam/Ipam.hpp"
 #include "core/store/Store.hpp"
 
 namespace cnikit::agent {
-
-inline constexpr const char* kNodesPrefix = "/cnikit/v1/nodes/";
 
 class NodeSync {
  public:

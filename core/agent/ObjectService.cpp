@@ -29,8 +29,8 @@ json ObjectService::handle(const json& request) {
   std::string method = request.value("method", "");
   std::string defaultNamespace = request.value("namespace", "default");
   try {
-    if (method == "objects.apply") return apply(request.value("objects", json()), defaultNamespace);
-    if (method == "objects.delete") {
+    if (method == rpc::kObjectsApplyMethod) return apply(request.value("objects", json()), defaultNamespace);
+    if (method == rpc::kObjectsDeleteMethod) {
       std::vector<k8s::ObjectRef> refs;
       if (auto r = request.find("refs"); r != request.end() && r->is_array()) {
         for (const auto& item : *r) {
@@ -48,7 +48,7 @@ json ObjectService::handle(const json& request) {
       }
       return remove(refs);
     }
-    if (method == "objects.list") {
+    if (method == rpc::kObjectsListMethod) {
       std::string kindText = request.value("kind", "");
       auto kind = k8s::parseKind(kindText);
       if (!kind)

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/k8s/Validation.hpp"
+#include "core/rpc/AgentMethods.hpp"
 #include "core/store/Store.hpp"
 
 namespace cnikit::agent {
@@ -19,7 +20,7 @@ class ObjectService {
  public:
   explicit ObjectService(store::Store& store) : store_(store) {}
 
-  static bool handles(const std::string& method) { return method.rfind("objects.", 0) == 0; }
+  static bool handles(const std::string& method) { return method.rfind(rpc::kObjectsMethodPrefix, 0) == 0; }
   // One request; a bad request or invalid objects give {error, errors?}; store failures throw.
   nlohmann::json handle(const nlohmann::json& request);
 

@@ -1,11 +1,13 @@
 #include "core/agent/PolicyController.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
 #include "core/k8s/ObjectKeys.hpp"
 #include "core/k8s/Objects.hpp"
+#include "core/store/Keys.hpp"
 
 namespace cnikit::agent {
 
@@ -13,21 +15,14 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kEndpointsRoot = "/cnikit/v1/endpoints/";
-
-// "/cnikit/v1/endpoints/<node>/<containerId>/<ifname>" -> "<node>"
-std::string nodeOfKey(const std::string& key) {
-  std::string rest = key.substr(std::string(kEndpointsRoot).size());
-  return rest.substr(0, rest.find('/'));
-}
-
 std::string withoutPrefixLength(const std::string& address) { return address.substr(0, address.find('/')); }
 
 }  // namespace
 
-PolicyController::PolicyController(store::Store& store, std::string node, PolicyControllerOptions options)
-    : store_(store), node_(std::move(node)), options_(std::move(options)) {
-  provider_ = std::make_unique<policy::iptables::IptablesProvider>(options_.provider);
+PolicyController::PolicyController(store::Store& store, std::string node,
+                                   std::unique_ptr<policy::PolicyProvider> provider, PolicyControllerOptions options)
+    : store_(store), node_(std::move(node)), options_(std::move(options)), provider_(std::move(provider)) {
+  if (!provider_) throw std::invalid_argument("policy controller: no provider");
   policy::EngineOptions engineOptions;
   engineOptions.isLocal = [this](const k8s::Pod& pod) { return localEndpointsByPod_.count(pod.key()) > 0; };
   engine_ = std::make_unique<policy::Engine>(engineOptions);
@@ -42,8 +37,8 @@ void PolicyController::start() {
     loadLocked(revision);
     std::string error;
     if (!programLocked({}, &error)) throw std::runtime_error("policy: cannot program this node's rules: " + error);
-    spdlog::info("policy: iptables provider programmed {} local endpoint(s), {} rule(s), {} ipset(s)",
-                 engine_->endpointKeys().size(), provider_->ruleCount(), provider_->setCount());
+    spdlog::info("policy: {} provider programmed {} local endpoint(s)", provider_->name(),
+                 engine_->endpointKeys().size());
   }
   watchFrom(revision);
   background_ = std::thread([this] { background(); });
@@ -66,7 +61,7 @@ void PolicyController::loadLocked(store::Revision& revision) {
   // already shows is harmless (every update is idempotent).
   revision = store_.revision();
   auto objects = store_.list(k8s::kObjectsPrefix);
-  auto endpoints = store_.list(kEndpointsRoot);
+  auto endpoints = store_.list(store::keys::kEndpointsPrefix);
   policy::EngineOptions engineOptions;
   engineOptions.isLocal = [this](const k8s::Pod& pod) { return localEndpointsByPod_.count(pod.key()) > 0; };
   engine_ = std::make_unique<policy::Engine>(engineOptions);
@@ -114,7 +109,7 @@ void PolicyController::watchFrom(store::Revision revision) {
       k8s::kObjectsPrefix, revision, [this](const std::vector<store::Event>& events) { onObjectEvents(events); },
       [this] { onCompacted(); });
   endpointWatch_ = store_.watch(
-      kEndpointsRoot, revision, [this](const std::vector<store::Event>& events) { onEndpointEvents(events); },
+      store::keys::kEndpointsPrefix, revision, [this](const std::vector<store::Event>& events) { onEndpointEvents(events); },
       [this] { onCompacted(); });
 }
 
@@ -261,7 +256,7 @@ policy::Changes PolicyController::putEndpoint(const std::string& storeKey, const
   policy::Changes changes;
   if (endpoint.podNamespace.empty() || endpoint.podName.empty()) return changes;  // not a Kubernetes pod
   EndpointInfo info;
-  info.node = nodeOfKey(storeKey);
+  info.node = store::keys::endpointNodeOf(storeKey);
   info.podKey = endpoint.podNamespace + "/" + endpoint.podName;
   info.backend = endpoint.backend;
   for (const auto& address : endpoint.addresses) info.ips.push_back(withoutPrefixLength(address));
@@ -309,7 +304,7 @@ bool PolicyController::programLocked(const policy::Changes& changes, std::string
   } catch (const std::exception& e) {
     lastError_ = e.what();
     needsSync_ = true;  // the background thread retries with a full sync
-    spdlog::error("policy: programming iptables failed (retrying): {}", lastError_);
+    spdlog::error("policy: programming {} failed (retrying): {}", provider_->name(), lastError_);
     if (error) *error = lastError_;
     wake_.notify_all();
     return false;
@@ -318,7 +313,7 @@ bool PolicyController::programLocked(const policy::Changes& changes, std::string
 
 void PolicyController::endpointAdded(const Endpoint& endpoint) {
   std::lock_guard lock(mutex_);
-  auto changes = putEndpoint(Endpoints::prefix(node_) + endpoint.containerId + "/" + endpoint.ifname, endpoint);
+  auto changes = putEndpoint(store::keys::endpoint(node_, endpoint.containerId, endpoint.ifname), endpoint);
   std::string error;
   if (!programLocked(changes, &error))
     throw std::runtime_error("policy rules for pod " + endpoint.podNamespace + "/" + endpoint.podName +
@@ -327,14 +322,14 @@ void PolicyController::endpointAdded(const Endpoint& endpoint) {
 
 void PolicyController::endpointRemoved(const Endpoint& endpoint) {
   std::lock_guard lock(mutex_);
-  programLocked(removeEndpoint(Endpoints::prefix(node_) + endpoint.containerId + "/" + endpoint.ifname));
+  programLocked(removeEndpoint(store::keys::endpoint(node_, endpoint.containerId, endpoint.ifname)));
 }
 
 json PolicyController::status() const {
   json out;
   {
     std::lock_guard lock(mutex_);
-    out["provider"] = "iptables";
+    out["provider"] = provider_->name();
     out["localEndpoints"] = engine_->endpointKeys().size();
     out["pods"] = engine_->pods().size();
     out["policies"] = engine_->policies().size();

@@ -1,12 +1,12 @@
 #pragma once
-// The agent's NetworkPolicy loop with the core iptables provider: watches the cluster store
-// for Namespace, Pod and NetworkPolicy objects (/cnikit/v1/k8s/) and for endpoint records of
-// every node (/cnikit/v1/endpoints/), feeds the policy engine, and programs what changed
-// through the iptables/ipset provider in this node's network namespace.
+// The agent's NetworkPolicy loop: watches the cluster store for Namespace, Pod and
+// NetworkPolicy objects (/cnikit/v1/k8s/) and for endpoint records of every node
+// (/cnikit/v1/endpoints/), feeds the policy engine, and programs what changed through its
+// provider (core/policy/PolicyProvider.hpp; iptables/ipset today).
 //
 // - Local endpoints: pods with an endpoint record of this node (matched by podNamespace and
-//   podName), optionally only those of some backend instances (the ones whose options say
-//   "policy": "iptables").
+//   podName), optionally only those of some backend instances (the ones whose config says
+//   `policy: iptables`).
 // - Pod addresses: from the endpoint records of any node when there are some (what the
 //   datapath really has), else from the stored Pod's status.podIP(s).
 // - A pod whose Pod object is not (yet) in the store but has an endpoint is known by
@@ -14,7 +14,8 @@
 // - endpointAdded() is called in the CNI ADD path after the backend's podAdd: it programs the
 //   pod's rules synchronously, so they are in the kernel before ADD returns.
 //
-// Construct it on a thread in the node's network namespace (the provider binds to it).
+// The provider is made by the caller, on a thread in the node's network namespace (the
+// iptables provider binds to the namespace of the thread that constructs it).
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -28,13 +29,12 @@
 
 #include "core/agent/Endpoints.hpp"
 #include "core/policy/Engine.hpp"
-#include "core/policy/iptables/IptablesProvider.hpp"
+#include "core/policy/PolicyProvider.hpp"
 #include "core/store/Store.hpp"
 
 namespace cnikit::agent {
 
 struct PolicyControllerOptions {
-  policy::iptables::IptablesProviderOptions provider;
   // Backend instances whose pods this node polices; empty: every local endpoint.
   std::set<std::string> backends;
   // After a failed update, how soon the controller retries with a full sync.
@@ -43,7 +43,9 @@ struct PolicyControllerOptions {
 
 class PolicyController {
  public:
-  PolicyController(store::Store& store, std::string node, PolicyControllerOptions options = {});
+  // provider must not be null.
+  PolicyController(store::Store& store, std::string node, std::unique_ptr<policy::PolicyProvider> provider,
+                   PolicyControllerOptions options = {});
   // Stops the watches; the rules stay in the kernel (the datapath outlives the agent).
   ~PolicyController();
   PolicyController(const PolicyController&) = delete;
@@ -61,12 +63,10 @@ class PolicyController {
   // CNI DEL (or GC): the pod's chains go when its last local endpoint does. Never throws.
   void endpointRemoved(const Endpoint& endpoint);
 
-  // {"provider": "iptables", "localEndpoints", "pods", "policies", "lastError", ...provider status}
+  // {"provider": name, "localEndpoints", "pods", "policies", "lastError", ...provider status}
   nlohmann::json status() const;
   // The engine's verdict for a connection between two known pods (tests, diagnostics).
   bool allowed(const std::string& from, const std::string& to, uint16_t port, k8s::Protocol protocol) const;
-  // The provider's last update (tests, diagnostics).
-  policy::iptables::ApplyStats lastUpdate() const { return provider_->lastUpdate(); }
 
  private:
   struct EndpointInfo {
@@ -95,7 +95,7 @@ class PolicyController {
   store::Store& store_;
   std::string node_;
   PolicyControllerOptions options_;
-  std::unique_ptr<policy::iptables::IptablesProvider> provider_;
+  std::unique_ptr<policy::PolicyProvider> provider_;
 
   mutable std::mutex mutex_;
   std::unique_ptr<policy::Engine> engine_;

@@ -239,6 +239,22 @@ std::vector<Cidr> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::LeaseId
   return result;
 }
 
+std::vector<Cidr> Ipam::nodeSubnets(const PoolConfig& pool) {
+  auto claimed = store_.list(keys::subnetPrefix(pool.name));
+  size_t skip = keys::subnetPrefix(pool.name).size();
+  std::vector<Cidr> result;
+  for (const auto& cidr : pool.cidrs) {
+    for (const auto& kv : claimed) {
+      auto subnet = keys::parseCidrText(std::string_view(kv.key).substr(skip));
+      if (subnet && cidr.contains(*subnet) && subnetOwner(kv.value) == node_) {
+        result.push_back(*subnet);
+        break;
+      }
+    }
+  }
+  return result;
+}
+
 void Ipam::purgeForeign(const std::string& pool, const Cidr& subnet) {
   // A fresh claim means the previous owner's subnet lease is gone (the node died): its
   // address records in here are stale.

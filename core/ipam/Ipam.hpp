@@ -71,6 +71,9 @@ class Ipam {
   // The node's subnet in each of the pool's CIDRs, claiming one if the node has none. A
   // node keeps the subnet it had (the same key), so a restart gets it back.
   std::vector<Cidr> ensureNodeSubnets(const PoolConfig& pool, store::LeaseId lease = 0);
+  // The node's subnets the pool already has (one per pool CIDR at most, in the order of the
+  // CIDRs), claiming nothing: only reads the store (status, diagnostics).
+  std::vector<Cidr> nodeSubnets(const PoolConfig& pool);
 
   // One address per pool CIDR family (dual-stack: two). Idempotent: the same
   // (containerId, ifname) gets its existing allocations back. Throws IpamError.

@@ -7,10 +7,11 @@
 #include <vector>
 
 #include "core/ipam/IpAddress.hpp"
+#include "core/store/Keys.hpp"
 
 namespace cnikit::ipam::keys {
 
-inline constexpr std::string_view kRoot = "/cnikit/v1/ipam/";
+inline constexpr std::string_view kRoot = store::keys::kIpamPrefix;
 
 // An address as written in keys: dotted decimal for IPv4; for IPv6 all eight groups of
 // four hex digits ("fd00:0000:...:000a"), so that every node subnet is a key prefix (the

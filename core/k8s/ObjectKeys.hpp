@@ -5,12 +5,14 @@
 //   /cnikit/v1/k8s/networkpolicies/<namespace>/<name>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/k8s/Validation.hpp"
+#include "core/store/Keys.hpp"
 
 namespace cnikit::k8s {
 
-inline constexpr const char* kObjectsPrefix = "/cnikit/v1/k8s/";
+inline constexpr std::string_view kObjectsPrefix = store::keys::kObjectsPrefix;
 
 std::string storePrefix(Kind kind);                         // ".../pods/"
 std::string storePrefix(Kind kind, const std::string& ns);  // ".../pods/<ns>/" (Namespace: whole kind)

@@ -10,6 +10,8 @@
 #include <system_error>
 #include <unordered_map>
 
+#include "core/store/Keys.hpp"
+
 namespace cnikit::plugin {
 
 // One watch a backend asked for: the store watch under it is replaced after a compaction.
@@ -31,7 +33,6 @@ struct HostServices::Watch {
 
 namespace {
 
-constexpr const char* kBackendScope = "/cnikit/v1/backends/";
 constexpr size_t kMaxSecretBytes = 1 << 20;
 constexpr size_t kMaxHelperArgs = 4096;
 constexpr std::chrono::seconds kWatchRetry{1};
@@ -158,7 +159,7 @@ void HostServices::shutdown(bool teardown) {
 }
 
 std::string HostServices::scoped(const char* key) const {
-  return kBackendScope + instanceName_ + "/" + key;
+  return store::keys::backendScope(instanceName_) + key;
 }
 
 // Every callback is called from C frames in a backend: nothing may throw out of them.

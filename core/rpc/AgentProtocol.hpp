@@ -11,9 +11,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace cnikit::rpc {
+#include "core/rpc/AgentMethods.hpp"
 
-inline constexpr const char* kCniMethod = "cni";
+namespace cnikit::rpc {
 
 // The CNI_* variables the executable forwards (others in its environment stay behind).
 inline constexpr const char* kCniEnvNames[] = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS",

@@ -25,7 +25,7 @@ namespace {
 const std::vector<k8s::Protocol> kLabProtocols{k8s::Protocol::TCP, k8s::Protocol::UDP};
 
 // The default backend instance with the core's iptables/ipset provider (flannel + policy).
-constexpr const char* kLabConfig = "nodes: 3\nmode: vxlan\nbackendOptions: {policy: iptables}\n";
+constexpr const char* kLabConfig = "nodes: 3\nmode: vxlan\npolicy: iptables\n";
 
 // After a policy is applied on one agent, the other nodes' agents learn it through etcd:
 // probes may run before that and are repeated until this long.

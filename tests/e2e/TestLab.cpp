@@ -10,7 +10,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "core/lab/LabPaths.hpp"
+#include "tools/lab/LabPaths.hpp"
 
 namespace cnikit::e2e {
 

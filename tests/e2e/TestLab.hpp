@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/lab/LabState.hpp"
+#include "tools/lab/LabState.hpp"
 #include "tests/support/Command.hpp"
 
 namespace cnikit::e2e {

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Process.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Process.hpp"
 #include "tests/e2e/TestLab.hpp"
 
 namespace cnikit::e2e {

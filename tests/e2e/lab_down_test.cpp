@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <thread>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
-#include "core/lab/Process.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
+#include "tools/lab/Process.hpp"
 #include "tests/e2e/TestLab.hpp"
 
 namespace cnikit::e2e {

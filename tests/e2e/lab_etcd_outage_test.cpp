@@ -6,10 +6,10 @@
 
 #include <thread>
 
-#include "core/lab/Command.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/LabPods.hpp"
-#include "core/lab/Netns.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/LabPods.hpp"
+#include "tools/lab/Netns.hpp"
 #include "tests/e2e/TestLab.hpp"
 
 namespace cnikit::e2e {

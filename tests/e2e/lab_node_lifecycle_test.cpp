@@ -10,9 +10,9 @@
 #include <atomic>
 #include <thread>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
-#include "core/lab/Process.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
+#include "tools/lab/Process.hpp"
 #include <cnikit/toolkit/UniqueFd.hpp>
 #include "tests/e2e/TestLab.hpp"
 

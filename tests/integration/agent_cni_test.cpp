@@ -7,8 +7,12 @@
 #include <filesystem>
 #include <future>
 #include <set>
+#include <thread>
 
 #include "core/store/StoreFactory.hpp"
+#include "core/ipam/IpamKeys.hpp"
+#include "core/rpc/AgentClient.hpp"
+#include "core/store/SqliteStore.hpp"
 #include "tests/integration/AgentProcess.hpp"
 #include "tests/integration/CniInvoker.hpp"
 #include "tests/support/Command.hpp"
@@ -306,6 +310,29 @@ TEST_F(AgentCni, GcReleasesWhatTheRuntimeNoLongerHolds) {
   EXPECT_EQ(hostVeths(), 1u);
   auto status = cni("STATUS", "", "", netconf("1.1.0"));
   EXPECT_EQ(status.exitCode, 0) << status.describe();
+}
+
+TEST_F(AgentCni, StatusNeverWritesToTheStore) {
+  rpc::AgentClient agent(socket_);
+  json s = json::object();
+  for (int i = 0; i < 100 && !s.value("cluster", json::object()).value("registered", false); ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    s = agent.call(rpc::kStatusMethod);
+  }
+  ASSERT_TRUE(s["cluster"].value("registered", false)) << s.dump();
+  ASSERT_EQ(s["pools"][0]["nodeSubnets"].size(), 2u) << s.dump();
+  EXPECT_EQ(agent.call(rpc::kStatusMethod)["store"]["revision"], s["store"]["revision"]);
+
+  // The node's subnet claims vanish (as when its lease expired while the store was away):
+  // status shows no subnet and claims none.
+  store::SqliteStore store((dir_ / "state" / "store.db").string());
+  for (const auto& kv : store.list(ipam::keys::subnetPrefix("default"))) store.remove(kv.key);
+  auto revision = store.revision();
+  s = agent.call(rpc::kStatusMethod);
+  EXPECT_TRUE(s["pools"][0]["nodeSubnets"].empty()) << s.dump();
+  EXPECT_EQ(s["store"]["revision"], revision);
+  EXPECT_EQ(store.revision(), revision) << "a status call wrote to the store";
+  EXPECT_TRUE(store.list(ipam::keys::subnetPrefix("default")).empty());
 }
 
 TEST_F(AgentCni, ParallelAddsNeverShareAnAddress) {

@@ -270,7 +270,10 @@ class PolicyIptables : public ::testing::Test {
   }
 
   ApplyStats apply(const Changes& changes) {
-    return nodeThread_->call([&] { return provider_->apply(engine_, changes); });
+    return nodeThread_->call([&] {
+      provider_->apply(engine_, changes);
+      return provider_->lastUpdate();
+    });
   }
 
   // Every (from, to, family, port) probe against the engine's verdict; "" when all agree.
@@ -529,7 +532,10 @@ TEST_F(PolicyIptables, SyncTakesOverAndRemovesLeftovers) {
   auto relabelled = podObject(pods_.at("x/a"));
   relabelled.labels["pod"] = "z";
   engine_.upsertPod(relabelled);
-  auto stats = nodeThread_->call([&] { return provider_->sync(engine_); });
+  auto stats = nodeThread_->call([&] {
+    provider_->sync(engine_);
+    return provider_->lastUpdate();
+  });
   std::cout << "[ sync ] " << stats.toJson().dump() << "\n";
   auto rules = legacySave();
   EXPECT_EQ(rules.find("deadbeef"), std::string::npos) << rules;
@@ -633,7 +639,9 @@ TEST_F(PolicyIptables, ControllerFollowsTheStore) {
   records.put(endpointOf(pods_.at("x/b")));
   agent::Endpoints(*store, "node-2").put(endpointOf(pods_.at("y/c")));
 
-  auto controller = nodeThread_->call([&] { return std::make_unique<agent::PolicyController>(*store, "node-1"); });
+  auto controller = nodeThread_->call([&] {
+    return std::make_unique<agent::PolicyController>(*store, "node-1", std::make_unique<IptablesProvider>());
+  });
   controller->start();
   controller->endpointAdded(endpointOf(pods_.at("x/a")));  // the CNI ADD path, before its record
   records.put(endpointOf(pods_.at("x/a")));
@@ -727,26 +735,38 @@ TEST(PolicyIptablesScale, ThousandPoliciesOverFiveHundredPods) {
 
   auto provider = thread.call([] { return std::make_unique<IptablesProvider>(); });
   start = Clock::now();
-  auto stats = thread.call([&] { return provider->sync(engine); });
+  auto stats = thread.call([&] {
+    provider->sync(engine);
+    return provider->lastUpdate();
+  });
   double programMs = msSince(start);
 
   // One pod relabelled: its own chains (policies selecting it) and the sets it is in.
   auto pod = pods[7];
   pod.labels["app"] = "app3";
   start = Clock::now();
-  auto relabel = thread.call([&] { return provider->apply(engine, engine.upsertPod(pod)); });
+  auto relabel = thread.call([&] {
+    provider->apply(engine, engine.upsertPod(pod));
+    return provider->lastUpdate();
+  });
   double relabelMs = msSince(start);
   // One namespace relabelled: only members of namespaceSelector sets change, no commit.
   auto ns = namespaces[3];
   ns.labels["team"] = "t0";
   start = Clock::now();
-  auto nsRelabel = thread.call([&] { return provider->apply(engine, engine.upsertNamespace(ns)); });
+  auto nsRelabel = thread.call([&] {
+    provider->apply(engine, engine.upsertNamespace(ns));
+    return provider->lastUpdate();
+  });
   double nsRelabelMs = msSince(start);
   // One policy changed: a few chains rewritten, one commit.
   auto policy = policies[10];
   policy.ingress[0].ports[0].port = uint16_t{443};
   start = Clock::now();
-  auto repolicy = thread.call([&] { return provider->apply(engine, engine.upsertPolicy(policy)); });
+  auto repolicy = thread.call([&] {
+    provider->apply(engine, engine.upsertPolicy(policy));
+    return provider->lastUpdate();
+  });
   double policyMs = msSince(start);
 
   auto save = testing::runInNetns(node.path(), {"iptables-legacy-save"}, 60s);

@@ -10,6 +10,7 @@
 #include "core/agent/NodeSync.hpp"
 #include "core/ipam/IpAddress.hpp"
 #include "core/ipam/IpamKeys.hpp"
+#include "core/store/Keys.hpp"
 #include "core/k8s/Validation.hpp"
 #include "tools/conformance/BackendLocation.hpp"
 
@@ -165,7 +166,7 @@ NodeSnapshot ConformanceLab::snapshot(const std::string& nodeName) const {
 
 json ConformanceLab::callAgent(const std::string& nodeName, const std::string& method,
                                std::chrono::milliseconds timeout) const {
-  return lab::callAgentSocket(node(nodeName).socket, {{"method", method}}, timeout);
+  return rpc::AgentClient(node(nodeName).socket).call(method, nullptr, timeout);
 }
 
 void ConformanceLab::forgetPodInStore(const std::string& nodeName, const std::string& containerId,
@@ -181,7 +182,7 @@ void ConformanceLab::forgetPodInStore(const std::string& nodeName, const std::st
 
 bool ConformanceLab::nodeRecorded(const std::string& nodeName) {
   return lab::withLabStore(
-      state_, [&](store::Store& store) { return store.get(std::string(agent::kNodesPrefix) + nodeName).has_value(); });
+      state_, [&](store::Store& store) { return store.get(store::keys::node(nodeName)).has_value(); });
 }
 
 void ConformanceLab::ensureAgent(const std::string& nodeName) {

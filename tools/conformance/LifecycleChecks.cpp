@@ -138,7 +138,7 @@ CheckOutcome checkTeardownLeavesNodeClean(ConformanceLab& lab) {
   auto asked = Clock::now();
   std::string answer;
   try {
-    lab.callAgent(kNode1, "node.leave", std::chrono::seconds(60));
+    lab.callAgent(kNode1, rpc::kNodeLeaveMethod, std::chrono::seconds(60));
   } catch (const std::exception& e) {
     answer = e.what();  // an agent that exits before it answers is fine; one that stays is not
   }

@@ -95,26 +95,26 @@ IptablesProvider::IptablesProvider(IptablesProviderOptions options)
 
 IptablesProvider::~IptablesProvider() = default;
 
-ApplyStats IptablesProvider::sync(const Engine& engine) {
+void IptablesProvider::sync(const Engine& engine) {
   std::lock_guard lock(iptcMutex());
   auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys;
   for (const auto& key : engine.endpointKeys()) keys.insert(key);
   for (Family family : kFamilies)
     for (const auto& [key, chains] : state(family).endpoints) keys.insert(key);
-  return program([&](const std::string& key) { return engine.endpoint(key); }, keys,
-                 [&](const std::string& id) { return engine.set(id); }, {}, true);
+  program([&](const std::string& key) { return engine.endpoint(key); }, keys,
+          [&](const std::string& id) { return engine.set(id); }, {}, true);
 }
 
-ApplyStats IptablesProvider::apply(const Engine& engine, const Changes& changes) {
+void IptablesProvider::apply(const Engine& engine, const Changes& changes) {
   if (needsSync_) return sync(engine);
   std::lock_guard lock(iptcMutex());
   auto scope = toolkit::NetnsGuard::enter(netns_).value();
   std::set<std::string> keys = engine.affectedEndpoints(changes);
   for (const auto& key : changes.removedEndpoints) keys.insert(key);
   std::set<std::string> changedSets = changes.sets;
-  return program([&](const std::string& key) { return engine.endpoint(key); }, keys,
-                 [&](const std::string& id) { return engine.set(id); }, changedSets, false);
+  program([&](const std::string& key) { return engine.endpoint(key); }, keys,
+          [&](const std::string& id) { return engine.set(id); }, changedSets, false);
 }
 
 void IptablesProvider::removeAll() {

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "core/policy/Engine.hpp"
+#include "core/policy/PolicyProvider.hpp"
 #include "core/policy/iptables/PolicyChains.hpp"
 #include <cnikit/toolkit/Netns.hpp>
 #include <cnikit/toolkit/XtablesLock.hpp>
@@ -51,26 +52,27 @@ struct ApplyStats {
   nlohmann::json toJson() const;
 };
 
-class IptablesProvider {
+class IptablesProvider : public PolicyProvider {
  public:
   // Binds to the calling thread's network namespace and sets the bridge sysctls there.
   explicit IptablesProvider(IptablesProviderOptions options = {});
-  ~IptablesProvider();
+  ~IptablesProvider() override;
   IptablesProvider(const IptablesProvider&) = delete;
   IptablesProvider& operator=(const IptablesProvider&) = delete;
 
+  const char* name() const override { return "iptables"; }
   // Makes the kernel equal to the engine: every local endpoint, every set they use; removes
   // every other cnikit chain and set (also what an earlier run left). Use at start and
-  // after a failed apply.
-  ApplyStats sync(const Engine& engine);
+  // after a failed apply. What it did: lastUpdate().
+  void sync(const Engine& engine) override;
   // Programs what `changes` (returned by the engine's updates, merged) touched. After a
-  // failure (an exception), the next apply() runs a sync().
-  ApplyStats apply(const Engine& engine, const Changes& changes);
+  // failure (an exception), the next apply() runs a sync(). What it did: lastUpdate().
+  void apply(const Engine& engine, const Changes& changes) override;
   // Removes every cnikit chain, the FORWARD jump and every cnikit set.
   void removeAll();
 
   // {"flavour": {...}, "bridgeNetfilter": {...}, "chains": N, "sets": N, "rules": N, ...}
-  nlohmann::json status() const;
+  nlohmann::json status() const override;
   size_t chainCount() const;  // cnikit chains programmed (dispatch included), both families
   size_t setCount() const;    // ipsets programmed, both families
   size_t ruleCount() const;   // rules in them plus the FORWARD jumps

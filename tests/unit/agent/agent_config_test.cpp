@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/PoolSelector.hpp"
@@ -80,6 +82,75 @@ TEST(AgentConfig, ErrorsNameTheField) {
     auto e = errorOf("node: [unclosed");
     EXPECT_NE(e.find("line"), std::string::npos) << e;
   }
+}
+
+// What spdlog's default logger says while it lives (then the previous logger is back).
+class CapturedLog {
+ public:
+  CapturedLog() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)), previous_(spdlog::default_logger()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink_));
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::string text() const {
+    std::string out;
+    for (const auto& line : sink_->last_formatted()) out += line;
+    return out;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+std::string withBackend(const std::string& backendLines) {
+  std::string text = kMinimal;
+  std::string from = "    options: {bridge: cni0}\n";
+  text.replace(text.find(from), from.size(), backendLines);
+  return text;
+}
+
+TEST(AgentConfig, PolicyProviderIsATypedFieldOfTheBackendInstance) {
+  CapturedLog log;
+  auto config = parseAgentConfig(withBackend("    policy: iptables\n    options: {bridge: cni0}\n"), "cfg.yaml");
+  ASSERT_EQ(config.backends.size(), 1u);
+  EXPECT_EQ(config.backends[0].policy, policy::ProviderKind::Iptables);
+  EXPECT_EQ(config.backends[0].options, nlohmann::json({{"bridge", "cni0"}}));
+  EXPECT_EQ(log.text().find("deprecated"), std::string::npos) << log.text();
+
+  EXPECT_EQ(parseAgentConfig(withBackend("    policy: none\n"), "cfg.yaml").backends[0].policy, policy::ProviderKind::None);
+  EXPECT_EQ(parseAgentConfig(kMinimal, "cfg.yaml").backends[0].policy, policy::ProviderKind::None);
+}
+
+TEST(AgentConfig, OldPolicySpellingInOptionsIsReadWithAWarningNamingTheInstance) {
+  CapturedLog log;
+  auto config = parseAgentConfig(withBackend("    options: {bridge: cni0, policy: iptables}\n"), "cfg.yaml");
+  EXPECT_EQ(config.backends[0].policy, policy::ProviderKind::Iptables);
+  // Taken out of the options: the backend never sees it.
+  EXPECT_EQ(config.backends[0].options, nlohmann::json({{"bridge", "cni0"}}));
+  std::string said = log.text();
+  EXPECT_NE(said.find("[warning]"), std::string::npos) << said;
+  EXPECT_NE(said.find("backend instance 'default'"), std::string::npos) << said;
+  EXPECT_NE(said.find("options.policy is deprecated"), std::string::npos) << said;
+  EXPECT_NE(said.find("policy: iptables"), std::string::npos) << said;
+
+  // Both spellings agreeing: read, with the warning; disagreeing: refused.
+  config = parseAgentConfig(withBackend("    policy: iptables\n    options: {policy: iptables}\n"), "cfg.yaml");
+  EXPECT_EQ(config.backends[0].policy, policy::ProviderKind::Iptables);
+  EXPECT_TRUE(config.backends[0].options.empty());
+  auto e = errorOf(withBackend("    policy: none\n    options: {policy: iptables}\n"));
+  EXPECT_NE(e.find("cfg.yaml.backends[0].options.policy: contradicts policy"), std::string::npos) << e;
+}
+
+TEST(AgentConfig, BadPolicyValueNamesTheField) {
+  auto e = errorOf(withBackend("    policy: ebpf\n"));
+  EXPECT_NE(e.find("cfg.yaml.backends[0].policy: \"ebpf\" is not a policy provider (none or iptables)"),
+            std::string::npos)
+      << e;
+  e = errorOf(withBackend("    policy: [iptables]\n"));
+  EXPECT_NE(e.find("cfg.yaml.backends[0].policy:"), std::string::npos) << e;
+  e = errorOf(withBackend("    options: {policy: calico}\n"));
+  EXPECT_NE(e.find("cfg.yaml.backends[0].options.policy: \"calico\" is not a policy provider"), std::string::npos)
+      << e;
 }
 
 TEST(AgentConfig, RefusesOverlappingPools) {

@@ -579,5 +579,32 @@ TEST_F(IpamTest, AllocationCostOnABusySubnet) {
   EXPECT_LT(totalUs / kRounds, 5000.0);  // generous: shared CI machines; typical is far lower
 }
 
+TEST_F(IpamTest, NodeSubnetsOnlyReadsTheStore) {
+  auto p = pool("dual", {"10.30.0.0/16", "fd00:30::/48"});
+  CountingStore counting(store_);
+  Ipam ipam(counting, "node-a");
+  // A node that has claimed nothing yet: nothing to report, and nothing claimed by asking.
+  auto before = store_.revision();
+  EXPECT_TRUE(ipam.nodeSubnets(p).empty());
+  EXPECT_EQ(store_.revision(), before);
+  EXPECT_TRUE(store_.list(keys::subnetPrefix("dual")).empty());
+
+  auto claimed = ipam.ensureNodeSubnets(p);
+  ASSERT_EQ(claimed.size(), 2u);
+  Ipam other(store_, "node-b");
+  other.ensureNodeSubnets(p);  // another node's claims are not this node's subnets
+
+  before = store_.revision();
+  counting.reset();
+  auto seen = ipam.nodeSubnets(p);
+  EXPECT_EQ(counting.writes, 0);
+  EXPECT_EQ(store_.revision(), before) << "a read wrote to the store";
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], claimed[0]);
+  EXPECT_EQ(seen[1], claimed[1]);
+  EXPECT_EQ(Ipam(store_, "node-c").nodeSubnets(p).size(), 0u);
+  EXPECT_EQ(store_.revision(), before);
+}
+
 }  // namespace
 }  // namespace cnikit::ipam

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/LabSpec.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/LabSpec.hpp"
 
 namespace cnikit::lab {
 namespace {
@@ -34,6 +34,29 @@ TEST(LabSpec, DefaultClusterConfigIsFlannelVxlanDualStack) {
   config = spec.clusterConfig();
   EXPECT_EQ(config["pools"][0]["cidrs"], json::array({"10.244.0.0/16"}));
   EXPECT_EQ(config["backends"][0]["options"], json({{"mode", "host-gw"}, {"vni", 7}}));
+}
+
+TEST(LabSpec, PolicyIsWrittenAsTheInstancesTypedField) {
+  LabSpec spec;
+  parseLabConfig("policy: iptables\n", "lab.yaml", spec);
+  auto config = spec.clusterConfig();
+  EXPECT_EQ(config["backends"][0]["policy"], "iptables");
+  EXPECT_FALSE(config["backends"][0]["options"].contains("policy"));
+
+  // The old spelling in backendOptions comes out in the new one.
+  LabSpec old;
+  parseLabConfig("backendOptions: {policy: iptables, vni: 7}\n", "lab.yaml", old);
+  config = old.clusterConfig();
+  EXPECT_EQ(config["backends"][0]["policy"], "iptables");
+  EXPECT_EQ(config["backends"][0]["options"], json({{"mode", "vxlan"}, {"vni", 7}}));
+
+  LabSpec bad;
+  try {
+    parseLabConfig("policy: ebpf\n", "lab.yaml", bad);
+    FAIL() << "policy: ebpf accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("lab.yaml: policy: must be none or iptables"), std::string::npos) << e.what();
+  }
 }
 
 TEST(LabSpec, ReadsNodesLabelsAndAgentSettings) {

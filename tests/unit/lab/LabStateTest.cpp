@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/LabState.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/LabState.hpp"
 
 namespace cnikit::lab {
 namespace {

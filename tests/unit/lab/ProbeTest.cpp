@@ -8,9 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/lab/Probe.hpp"
-#include "core/lab/ProbeServer.hpp"
-#include "core/lab/Process.hpp"
+#include "tools/lab/Probe.hpp"
+#include "tools/lab/ProbeServer.hpp"
+#include "tools/lab/Process.hpp"
 #include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {

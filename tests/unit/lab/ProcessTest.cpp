@@ -6,8 +6,8 @@
 #include <fstream>
 #include <thread>
 
-#include "core/lab/Command.hpp"
-#include "core/lab/Process.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/Process.hpp"
 
 namespace cnikit::lab {
 namespace {

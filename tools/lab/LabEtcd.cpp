@@ -1,4 +1,4 @@
-#include "core/lab/LabEtcd.hpp"
+#include "tools/lab/LabEtcd.hpp"
 
 #include <stdexcept>
 #include <thread>

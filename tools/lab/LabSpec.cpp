@@ -1,4 +1,4 @@
-#include "core/lab/LabSpec.hpp"
+#include "tools/lab/LabSpec.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "core/agent/AgentConfig.hpp"
-#include "core/lab/LabPaths.hpp"
+#include "tools/lab/LabPaths.hpp"
 #include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::lab {
@@ -29,9 +29,18 @@ json LabSpec::clusterConfig() const {
       instance.erase(like);
     json options = backendOptions.is_object() ? backendOptions : json::object();
     if (!mode.empty()) options["mode"] = mode;
+    // The policy provider is a field of the instance; a lab.yaml of the old spelling
+    // (backendOptions.policy) is written in the new one.
+    json instanceConfig = {{"name", instance}, {"type", backend}};
+    if (auto old = options.find("policy"); old != options.end()) {
+      instanceConfig["policy"] = *old;
+      options.erase(old);
+    }
+    if (!policy.empty()) instanceConfig["policy"] = policy;
+    instanceConfig["options"] = options;
     json cidrs = json::array({"10.244.0.0/16"});
     if (ipv6) cidrs.push_back("fd00:10:244::/56");
-    config = {{"backends", json::array({{{"name", instance}, {"type", backend}, {"options", options}}})},
+    config = {{"backends", json::array({instanceConfig})},
               {"pools", json::array({{{"name", "default"},
                                       {"backend", instance},
                                       {"cidrs", cidrs},
@@ -97,6 +106,10 @@ void parseLabConfig(const std::string& text, const std::string& origin, LabSpec&
     } else if (key == "backend" || key == "mode" || key == "logLevel") {
       if (!value.is_string()) fail(key, "must be a string");
       (key == "backend" ? spec.backend : key == "mode" ? spec.mode : spec.logLevel) = value.get<std::string>();
+    } else if (key == "policy") {
+      if (!value.is_string() || !policy::parseProviderKind(value.get<std::string>()))
+        fail(key, "must be none or iptables");
+      spec.policy = value.get<std::string>();
     } else if (key == "backendOptions") {
       if (!value.is_object()) fail(key, "must be an object");
       spec.backendOptions = value;
@@ -113,7 +126,7 @@ void parseLabConfig(const std::string& text, const std::string& origin, LabSpec&
       (key == "resyncSeconds" ? spec.resyncSeconds : spec.nodeLeaseTtlSeconds) = value.get<int>();
     } else {
       fail(key,
-           "unknown field (nodes, backend, mode, backendOptions, ipv6, backends, pools, selection, "
+           "unknown field (nodes, backend, mode, backendOptions, policy, ipv6, backends, pools, selection, "
            "nodeLeaseTtlSeconds, resyncSeconds, logLevel)");
     }
   }

@@ -1,4 +1,4 @@
-#include "core/lab/Command.hpp"
+#include "tools/lab/Command.hpp"
 
 #include <stdexcept>
 

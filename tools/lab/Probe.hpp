@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/lab/LabState.hpp"
+#include "tools/lab/LabState.hpp"
 #include "core/policy/Matrix.hpp"
 
 namespace cnikit::lab {

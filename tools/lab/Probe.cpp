@@ -1,4 +1,4 @@
-#include "core/lab/Probe.hpp"
+#include "tools/lab/Probe.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
 #include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {

@@ -8,6 +8,7 @@
 //   backend: flannel-like         # library of the default backend instance
 //   mode: vxlan                   # vxlan | host-gw | bridge (flannel-like)
 //   backendOptions: {vni: 7}      # more options of the default backend instance
+//   policy: iptables              # NetworkPolicy provider of the default instance (none)
 //   ipv6: true                    # dual-stack default pool
 //   backends: [...]               # the cluster config itself (as the agent reads it):
 //   pools: [...]                  #   replaces the default backend instance and pool
@@ -34,6 +35,7 @@ struct LabSpec {
   std::string backend = "flannel-like";
   std::string mode = "vxlan";
   nlohmann::json backendOptions = nlohmann::json::object();
+  std::string policy;  // "" = the agent's default (none)
   bool ipv6 = true;
   // {backends, pools, selection} from lab.yaml; null = the default instance and pool.
   nlohmann::json cluster;

@@ -1,4 +1,4 @@
-#include "core/lab/Process.hpp"
+#include "tools/lab/Process.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

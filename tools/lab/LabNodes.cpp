@@ -1,4 +1,4 @@
-#include "core/lab/LabNodes.hpp"
+#include "tools/lab/LabNodes.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -6,11 +6,12 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/lab/AgentClient.hpp"
-#include "core/lab/Command.hpp"
-#include "core/lab/LabEtcd.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
+#include "core/agent/NodeRecord.hpp"
+#include "core/rpc/AgentClient.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/LabEtcd.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
 
 namespace cnikit::lab {
 
@@ -118,7 +119,7 @@ bool killAgent(LabState& state, const std::string& name) {
 }
 
 json agentStatus(const NodeState& node, std::chrono::milliseconds timeout) {
-  return callAgentSocket(node.socket, {{"method", "status"}}, timeout);
+  return rpc::AgentClient(node.socket).call(rpc::kStatusMethod, nullptr, timeout);
 }
 
 std::string subnetsText(const json& status) {
@@ -153,7 +154,7 @@ Convergence checkConverged(const LabState& state) {
   }
   for (const auto& [node, s] : statuses) {
     std::map<std::string, json> remote;
-    for (const auto& r : s["cluster"].value("remoteNodes", json::array())) remote[r.value("name", "")] = r;
+    for (const auto& r : s["cluster"].value("remoteNodes", json::array())) remote[r.get<agent::NodeRecord>().name] = r;
     for (const auto& other : registered) {
       if (other == node->name) continue;
       auto it = remote.find(other);
@@ -240,7 +241,7 @@ std::string anyAgentSocket(const LabState& state) {
       continue;
     }
     try {
-      callAgentSocket(node.socket, {{"method", "version"}}, std::chrono::seconds(5));
+      rpc::AgentClient(node.socket).call(rpc::kVersionMethod, nullptr, std::chrono::seconds(5));
       return node.socket;
     } catch (const std::exception& e) {
       errors += "\n  " + node.name + ": " + e.what();

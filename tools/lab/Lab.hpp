@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/lab/LabSpec.hpp"
-#include "core/lab/LabState.hpp"
-#include "core/lab/Progress.hpp"
+#include "tools/lab/LabSpec.hpp"
+#include "tools/lab/LabState.hpp"
+#include "tools/lab/Progress.hpp"
 
 namespace cnikit::lab {
 

@@ -1,30 +1,5 @@
-# flannel-like backend and the toolkit against the real kernel, in test-made namespaces
-# (root). Included from tests/integration/CMakeLists.txt.
-set(flannel_test_dir ${CMAKE_CURRENT_LIST_DIR})
-
-if(TARGET flannel-like AND TARGET cnikit_plugin)
-  add_executable(flannel_backend_test ${flannel_test_dir}/flannel_backend_test.cpp)
-  target_link_libraries(flannel_backend_test PRIVATE cnikit_plugin cnikit::toolkit cnikit_test_support
-                                                     nlohmann_json::nlohmann_json GTest::gtest_main Threads::Threads)
-  target_compile_definitions(flannel_backend_test PRIVATE FLANNEL_BACKEND_PATH="$<TARGET_FILE:flannel-like>")
-  add_dependencies(flannel_backend_test flannel-like)
-  gtest_discover_tests(flannel_backend_test TEST_PREFIX "flannel." PROPERTIES LABELS root DISCOVERY_TIMEOUT 30)
-
-  # vxlan and host-gw between node namespaces joined by a fabric bridge.
-  foreach(t flannel_cluster_test flannel_scale_test)
-    if(EXISTS ${flannel_test_dir}/${t}.cpp)
-      add_executable(${t} ${flannel_test_dir}/${t}.cpp)
-      target_link_libraries(${t} PRIVATE cnikit_plugin cnikit_test_support nlohmann_json::nlohmann_json
-                                         GTest::gtest_main Threads::Threads)
-      target_compile_definitions(${t} PRIVATE FLANNEL_BACKEND_PATH="$<TARGET_FILE:flannel-like>")
-      add_dependencies(${t} flannel-like)
-      gtest_discover_tests(${t} TEST_PREFIX "flannel." PROPERTIES LABELS root TIMEOUT 300 DISCOVERY_TIMEOUT 30)
-    endif()
-  endforeach()
-endif()
-
 # The toolkit's own tests live next to it (sdk/toolkit/tests) and are registered here, after
-# enable_testing() and GoogleTest are set up.
+# enable_testing() and GoogleTest are set up. Included from tests/integration/CMakeLists.txt.
 set(toolkit_test_dir ${PROJECT_SOURCE_DIR}/sdk/toolkit/tests)
 add_executable(toolkit_unit_test ${toolkit_test_dir}/ToolkitUnitTest.cpp)
 target_link_libraries(toolkit_unit_test PRIVATE cnikit::toolkit GTest::gtest_main)

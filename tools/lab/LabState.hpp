@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/k8s/Objects.hpp"
-#include "core/lab/Process.hpp"
+#include "tools/lab/Process.hpp"
 #include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/k8s/Validation.hpp"
-#include "core/lab/LabState.hpp"
-#include "core/lab/Progress.hpp"
+#include "tools/lab/LabState.hpp"
+#include "tools/lab/Progress.hpp"
 
 namespace cnikit::lab {
 

@@ -1,4 +1,4 @@
-#include "core/lab/Netns.hpp"
+#include "tools/lab/Netns.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "core/lab/Command.hpp"
-#include "core/lab/LabPaths.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/LabPaths.hpp"
 
 namespace cnikit::lab {
 

@@ -4,9 +4,9 @@
 // run on a thread inside the fabric namespace; the root namespace is never touched.
 #include <chrono>
 
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/LabState.hpp"
-#include "core/lab/Netns.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/LabState.hpp"
+#include "tools/lab/Netns.hpp"
 #include "core/store/EtcdStore.hpp"
 
 namespace cnikit::lab {

@@ -1,4 +1,4 @@
-#include "core/lab/LabPods.hpp"
+#include "tools/lab/LabPods.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -11,11 +11,11 @@
 #include <stdexcept>
 
 #include "core/k8s/Objects.hpp"
-#include "core/lab/AgentClient.hpp"
-#include "core/lab/Command.hpp"
-#include "core/lab/LabNodes.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
+#include "core/rpc/AgentClient.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/LabNodes.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
 
 namespace cnikit::lab {
 
@@ -74,7 +74,7 @@ std::vector<std::string> resultIps(const json& result) {
 }
 
 json storeObjects(const LabState& state, const json& objects) {
-  return callAgentSocket(anyAgentSocket(state), {{"method", "objects.apply"}, {"objects", objects}});
+  return rpc::AgentClient(anyAgentSocket(state)).call(rpc::kObjectsApplyMethod, {{"objects", objects}});
 }
 
 json podObject(const json& object, const PodState& pod) {
@@ -234,10 +234,9 @@ void applyObjects(LabState& state, const std::vector<k8s::NormalizedObject>& obj
       // A pod that cannot run leaves nothing behind: no namespace, no address, no object.
       try {
         removePod(state, key, nullptr);
-        callAgentSocket(
-            anyAgentSocket(state),
-            {{"method", "objects.delete"},
-             {"refs", json::array({{{"kind", "Pod"}, {"namespace", decoded.ns}, {"name", decoded.name}}})}});
+        rpc::AgentClient(anyAgentSocket(state))
+            .call(rpc::kObjectsDeleteMethod,
+                  {{"refs", json::array({{{"kind", "Pod"}, {"namespace", decoded.ns}, {"name", decoded.name}}})}});
       } catch (...) {
       }
       throw;
@@ -269,7 +268,7 @@ void deleteObjects(LabState& state, const std::vector<k8s::ObjectRef>& refs, con
   json list = json::array();
   for (const auto& r : ordered)
     list.push_back({{"kind", k8s::kindName(r.kind)}, {"namespace", r.ns}, {"name", r.name}});
-  auto response = callAgentSocket(anyAgentSocket(state), {{"method", "objects.delete"}, {"refs", list}});
+  auto response = rpc::AgentClient(anyAgentSocket(state)).call(rpc::kObjectsDeleteMethod, {{"refs", list}});
   for (const auto& r : response.value("results", json::array()))
     if (progress && !(r.value("kind", "") == "Pod" && r.value("action", "") == "deleted" &&
                       stopped.count(r.value("namespace", "") + "/" + r.value("name", ""))))

@@ -1,4 +1,4 @@
-#include "core/lab/LabPaths.hpp"
+#include "tools/lab/LabPaths.hpp"
 
 #include <cstdio>
 #include <cstdlib>

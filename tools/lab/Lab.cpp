@@ -1,4 +1,4 @@
-#include "core/lab/Lab.hpp"
+#include "tools/lab/Lab.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -7,11 +7,11 @@
 #include <stdexcept>
 
 #include "core/agent/AgentConfig.hpp"
-#include "core/lab/Command.hpp"
-#include "core/lab/LabEtcd.hpp"
-#include "core/lab/LabNodes.hpp"
-#include "core/lab/LabPaths.hpp"
-#include "core/lab/Netns.hpp"
+#include "tools/lab/Command.hpp"
+#include "tools/lab/LabEtcd.hpp"
+#include "tools/lab/LabNodes.hpp"
+#include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Netns.hpp"
 
 namespace cnikit::lab {
 

@@ -1,4 +1,4 @@
-#include "core/lab/ProbeServer.hpp"
+#include "tools/lab/ProbeServer.hpp"
 
 #include <netinet/in.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "core/lab/LabState.hpp"
+#include "tools/lab/LabState.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/lab/LabPaths.hpp"
+#include "tools/lab/LabPaths.hpp"
 
 namespace cnikit::lab {
 
