@@ -56,7 +56,9 @@ TEST_F(UnderlayTest, Ipv6OnlyNodeFindsTheInterfaceOfItsIpv6DefaultRoute) {
   auto underlay = detect();
   EXPECT_EQ(underlay.interface, "eth0");
   EXPECT_EQ(underlay.ipv6, "fd00:250::10");
+  EXPECT_EQ(underlay.ipv6PrefixLength, 64u);  // CrossSubnet tells same-subnet peers by it
   EXPECT_EQ(underlay.ipv4, "");
+  EXPECT_EQ(underlay.ipv4PrefixLength, 0u);
   EXPECT_EQ(underlay.mtu, 1500u);
 }
 
@@ -69,6 +71,7 @@ TEST_F(UnderlayTest, WithoutDefaultRouteTheBackendsBridgeIsNeverTaken) {
   auto underlay = detect();
   EXPECT_EQ(underlay.interface, "br0");
   EXPECT_EQ(underlay.ipv4, "192.168.50.10");
+  EXPECT_EQ(underlay.ipv4PrefixLength, 24u);
 }
 
 TEST_F(UnderlayTest, WithOnlyBackendDevicesDetectionFailsSayingWhy) {
