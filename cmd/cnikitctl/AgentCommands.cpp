@@ -24,9 +24,10 @@ std::string text(const json& value) { return value.is_string() ? value.get<std::
 
 void printStatus(const json& s) {
   const auto& agent = s["agent"];
-  std::cout << "Agent:    cnikitd " << agent["version"].get<std::string>() << " (ABI " << agent["abi"].get<std::string>()
-            << "), node " << agent["node"].get<std::string>() << ", pid " << agent["pid"] << ", up "
-            << agent["uptimeSeconds"] << "s, socket " << agent["socket"].get<std::string>() << "\n";
+  std::cout << "Agent:    cnikitd " << agent["version"].get<std::string>() << " (ABI "
+            << agent["abi"].get<std::string>() << "), node " << agent["node"].get<std::string>() << ", pid "
+            << agent["pid"] << ", up " << agent["uptimeSeconds"] << "s, socket " << agent["socket"].get<std::string>()
+            << "\n";
   const auto& store = s["store"];
   std::cout << "Store:    " << store["backend"].get<std::string>() << ", "
             << (store["reachable"].get<bool>() ? "reachable, revision " + store["revision"].dump()
@@ -36,8 +37,8 @@ void printStatus(const json& s) {
   for (const auto& b : s["backends"]) {
     auto lifecycle = b.value("lifecycle", json::object());
     std::string ready = b.value("ready", false) ? "yes" : "no: " + lifecycle.value("reason", std::string("?"));
-    backends.add({b["instance"], b["type"], b["version"], b.value("abi", ""), join(b["capabilities"]), ready,
-                  b["library"]});
+    backends.add(
+        {b["instance"], b["type"], b["version"], b.value("abi", ""), join(b["capabilities"]), ready, b["library"]});
   }
   backends.print(std::cout);
   bool anyCondition = false;
@@ -60,9 +61,9 @@ void printStatus(const json& s) {
   if (s.contains("cluster")) {
     const auto& c = s["cluster"];
     const auto& u = c["underlay"];
-    std::cout << "\nNode:     " << (c["registered"].get<bool>() ? "registered" : "NOT registered")
-              << ", underlay " << (u["interface"].get<std::string>().empty() ? "-" : u["interface"].get<std::string>())
-              << " " << u["ipv4"].get<std::string>() << " mtu " << u["mtu"] << "\n";
+    std::cout << "\nNode:     " << (c["registered"].get<bool>() ? "registered" : "NOT registered") << ", underlay "
+              << (u["interface"].get<std::string>().empty() ? "-" : u["interface"].get<std::string>()) << " "
+              << u["ipv4"].get<std::string>() << " mtu " << u["mtu"] << "\n";
     if (c.contains("storeError")) std::cout << "          store error: " << c["storeError"].get<std::string>() << "\n";
     Table nodes({"REMOTE NODE", "UNDERLAY", "SUBNETS", "PROGRAMMED", "ERROR"});
     for (const auto& n : c["remoteNodes"]) {
@@ -85,14 +86,13 @@ void printAllocations(const json& list) {
     std::string pod = a["podNamespace"].get<std::string>().empty()
                           ? "-"
                           : a["podNamespace"].get<std::string>() + "/" + a["podName"].get<std::string>();
-    table.add({a["pool"], a["address"], a["subnet"], a["containerId"].get<std::string>().substr(0, 12), a["ifname"],
-               pod});
+    table.add(
+        {a["pool"], a["address"], a["subnet"], a["containerId"].get<std::string>().substr(0, 12), a["ifname"], pod});
   }
   table.print(std::cout);
 }
 
 }  // namespace
-
 
 json callAgent(const GlobalOptions& options, const std::string& method, const json& params) {
   return rpc::AgentClient(options.socket).call(method, params, std::chrono::seconds(60));
@@ -141,9 +141,10 @@ void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exi
 
   auto* node = app.add_subcommand("node", "this node in the cluster");
   node->require_subcommand(1);
-  auto* leave = node->add_subcommand(
-      "leave", "the node leaves the cluster: its pods are released, every backend removes what it made "
-               "(shutdown TEARDOWN), its registration and subnets are withdrawn, and the agent exits");
+  auto* leave =
+      node->add_subcommand("leave",
+                           "the node leaves the cluster: its pods are released, every backend removes what it made "
+                           "(shutdown TEARDOWN), its registration and subnets are withdrawn, and the agent exits");
   leave->callback([&options] {
     auto out = callAgent(options, rpc::kNodeLeaveMethod);
     if (options.json())

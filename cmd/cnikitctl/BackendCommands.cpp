@@ -39,8 +39,9 @@ void registerBackendCommands(CLI::App& app, const GlobalOptions& options, int& e
     if (options.json()) {
       std::cout << out.dump(2) << "\n";
     } else {
-      std::cout << "Backend:      " << lib->name() << " " << lib->version() << "\nABI:          " << out["abi"].get<std::string>()
-                << "\nLibrary:      " << lib->path().string() << "\nCapabilities:";
+      std::cout << "Backend:      " << lib->name() << " " << lib->version()
+                << "\nABI:          " << out["abi"].get<std::string>() << "\nLibrary:      " << lib->path().string()
+                << "\nCapabilities:";
       for (const auto& c : lib->capabilities()) std::cout << " " << c;
       std::cout << "\nOptions schema:\n"
                 << (schemaText.empty() ? "  (none declared: any JSON object)" : out["optionsSchema"].dump(2)) << "\n";

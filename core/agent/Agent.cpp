@@ -13,15 +13,15 @@
 
 #include "core/agent/LocalNode.hpp"
 #include "core/agent/ObjectService.hpp"
-#include "core/plugin/OptionsSchema.hpp"
-#include "core/policy/iptables/IptablesProvider.hpp"
+#include "core/agent/Underlay.hpp"
 #include "core/plugin/BackendInstance.hpp"
 #include "core/plugin/HostServices.hpp"
+#include "core/plugin/OptionsSchema.hpp"
+#include "core/policy/iptables/IptablesProvider.hpp"
 #include "core/rpc/AgentProtocol.hpp"
 #include "core/rpc/Frame.hpp"
 #include "core/rpc/UnixListener.hpp"
 #include "core/store/StoreFactory.hpp"
-#include "core/agent/Underlay.hpp"
 
 namespace cnikit::agent {
 
@@ -49,7 +49,8 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     auto library = plugin::BackendLibrary::load(path);
     auto spec = createSpecFor(config_, backend, underlay);
     plugin::validateOptions(library->optionsSchema(), nlohmann::json::parse(spec.optionsJson), backend.name);
-    auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_, plugin::HostPaths{spec.stateDir, config_.stateDir / "secrets"});
+    auto host = std::make_shared<plugin::HostServices>(backend.name, store_.get(), &metrics_,
+                                                       plugin::HostPaths{spec.stateDir, config_.stateDir / "secrets"});
     std::filesystem::create_directories(spec.stateDir);
     backends_[backend.name] = std::make_unique<plugin::BackendInstance>(library, spec, host);
     spdlog::info("backend instance '{}': {} {} (ABI 1.{}) from {}", backend.name, library->name(), library->version(),
@@ -69,8 +70,8 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
   if (!policed.empty()) {
     PolicyControllerOptions options;
     options.backends = policed;
-    policy_ = std::make_unique<PolicyController>(
-        *store_, config_.node, std::make_unique<policy::iptables::IptablesProvider>(), options);
+    policy_ = std::make_unique<PolicyController>(*store_, config_.node,
+                                                 std::make_unique<policy::iptables::IptablesProvider>(), options);
     policy_->start();
   }
   cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_, policy_.get());
@@ -205,8 +206,8 @@ void Agent::loadClusterConfig() {
       said = true;
     }
     if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error(std::string("no cluster config at ") + kClusterConfigKey + " in " +
-                               store_->describe() + " after 60 s");
+      throw std::runtime_error(std::string("no cluster config at ") + kClusterConfigKey + " in " + store_->describe() +
+                               " after 60 s");
     if (!said) spdlog::info("waiting for the cluster config at {}", kClusterConfigKey);
     said = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

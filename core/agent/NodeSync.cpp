@@ -30,7 +30,9 @@ NodeSync::NodeSync(const AgentConfig& config, store::Store& store, ipam::Ipam& i
 
 NodeSync::~NodeSync() { stop(); }
 
-void NodeSync::start() { thread_ = std::thread([this] { run(); }); }
+void NodeSync::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void NodeSync::stop() {
   stopping_ = true;
@@ -47,8 +49,10 @@ void NodeSync::leave() {
     lease = lease_;
     lease_ = 0;
   }
-  if (lease != 0) store_.revokeLease(lease);
-  else store_.remove(store::keys::node(config_.node));
+  if (lease != 0)
+    store_.revokeLease(lease);
+  else
+    store_.remove(store::keys::node(config_.node));
 }
 
 void NodeSync::reprogramAll() {
@@ -66,8 +70,14 @@ void NodeSync::markDirty() {
 
 void NodeSync::registerNode() {
   auto lease = store_.grantLease(std::chrono::seconds(config_.nodeLeaseTtlSeconds));
-  NodeRecord record{config_.node, underlay_.ipv4, underlay_.ipv6, config_.nodeLabels, {}, {},
-                    underlay_.ipv4PrefixLength, underlay_.ipv6PrefixLength};
+  NodeRecord record{config_.node,
+                    underlay_.ipv4,
+                    underlay_.ipv6,
+                    config_.nodeLabels,
+                    {},
+                    {},
+                    underlay_.ipv4PrefixLength,
+                    underlay_.ipv6PrefixLength};
   NodeSubnets claimed;
   for (const auto& pool : config_.pools) {
     claimed[pool.name] = ipam_.ensureNodeSubnets(pool, lease);
@@ -265,16 +275,16 @@ json NodeSync::status() {
   }
   json out = {{"registered", lease_ != 0},
               {"lease", lease_},
-              {"underlay", {{"interface", underlay_.interface},
-                            {"ipv4", underlay_.ipv4},
-                            {"ipv6", underlay_.ipv6},
-                            {"mtu", underlay_.mtu}}},
+              {"underlay",
+               {{"interface", underlay_.interface},
+                {"ipv4", underlay_.ipv4},
+                {"ipv6", underlay_.ipv6},
+                {"mtu", underlay_.mtu}}},
               {"remoteNodes", nodes}};
   if (!storeError_.empty()) {
     out["storeError"] = storeError_;
-    out["storeErrorSince"] = std::chrono::duration_cast<std::chrono::seconds>(
-                                 storeErrorSince_.time_since_epoch())
-                                 .count();
+    out["storeErrorSince"] =
+        std::chrono::duration_cast<std::chrono::seconds>(storeErrorSince_.time_since_epoch()).count();
   }
   return out;
 }

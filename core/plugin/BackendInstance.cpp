@@ -198,7 +198,8 @@ bool BackendInstance::supportsPods() const { return library_->api().pod != nullp
 
 namespace {
 
-[[noreturn]] void fail(const cnikit_backend_api& api, cnikit_backend* handle, cnikit_status st, const std::string& what) {
+[[noreturn]] void fail(const cnikit_backend_api& api, cnikit_backend* handle, cnikit_status st,
+                       const std::string& what) {
   const char* message = api.last_error(handle);
   throw BackendError(st, what + ": " + (message && *message ? message : "no message from the backend"));
 }
@@ -225,11 +226,13 @@ PodResult BackendInstance::podAdd(const PodRequest& request) {
   r.mtu = out.mtu;
   if (library_->abiMinor() >= 1) {
     if (out.n_routes > 0 && out.routes == nullptr)
-      throw BackendError(CNIKIT_ERR_INTERNAL, "backend instance '" + instanceName_ + "' pod_add: n_routes > 0 but routes is NULL");
+      throw BackendError(CNIKIT_ERR_INTERNAL,
+                         "backend instance '" + instanceName_ + "' pod_add: n_routes > 0 but routes is NULL");
     if (out.n_interfaces > 0 && out.interfaces == nullptr)
       throw BackendError(CNIKIT_ERR_INTERNAL,
                          "backend instance '" + instanceName_ + "' pod_add: n_interfaces > 0 but interfaces is NULL");
-    for (size_t i = 0; i < out.n_routes; ++i) r.routes.push_back({text(out.routes[i].destination), text(out.routes[i].gateway)});
+    for (size_t i = 0; i < out.n_routes; ++i)
+      r.routes.push_back({text(out.routes[i].destination), text(out.routes[i].gateway)});
     for (size_t i = 0; i < out.n_interfaces; ++i) {
       const auto& in = out.interfaces[i];
       r.interfaces.push_back({text(in.name), text(in.mac), text(in.sandbox), in.mtu});

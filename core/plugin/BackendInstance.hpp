@@ -3,10 +3,10 @@
 // (BackendInstance) with C++ calls that throw BackendError instead of returning statuses.
 #include <atomic>
 #include <cstdint>
-#include <optional>
-#include <shared_mutex>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -75,11 +75,11 @@ class BackendLibrary {
 };
 
 struct IpSpec {
-  int family;             // AF_INET / AF_INET6
-  std::string address;    // "10.244.1.5/24"
-  std::string gateway;    // may be empty
-  std::string subnet;     // "10.244.1.0/24"
-  std::string poolCidr;   // "10.244.0.0/16"
+  int family;            // AF_INET / AF_INET6
+  std::string address;   // "10.244.1.5/24"
+  std::string gateway;   // may be empty
+  std::string subnet;    // "10.244.1.0/24"
+  std::string poolCidr;  // "10.244.0.0/16"
 };
 
 struct Route {
@@ -143,7 +143,7 @@ struct NodeInfo {
 
 // The node's underlay as passed to create (cnikit_create_args.underlay_*); empty = unknown.
 struct Underlay {
-  std::string interface{};
+  std::string interface {};
   std::string ipv4{};
   std::string ipv6{};
   uint32_t mtu = 0;
@@ -196,7 +196,7 @@ class BackendInstance {
   const std::shared_ptr<HostServices>& hostPtr() const { return host_; }
 
   bool supportsPods() const;
-  PodResult podAdd(const PodRequest& request);   // throws BackendError (also when unsupported)
+  PodResult podAdd(const PodRequest& request);  // throws BackendError (also when unsupported)
   void podDel(const PodRequest& request);
   void podCheck(const PodRequest& request);
   std::string statusJson();  // "{}" when the backend reports nothing

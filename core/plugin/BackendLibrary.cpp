@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
-#include <utility>
 #include <system_error>
+#include <utility>
 
 #include "core/plugin/BackendInstance.hpp"
 
@@ -73,8 +73,7 @@ void checkAbi(const cnikit_backend_api* api, const std::string& libraryName, uin
     throw LoadError("backend library " + libraryName + " returned a function table of " + std::to_string(api->size) +
                     " bytes, smaller than the " + std::to_string(kApiSizeV1_0) + " of cnikit ABI " +
                     std::to_string(hostMajor) + ".0");
-  const std::string who =
-      "backend '" + std::string(api->name ? api->name : "?") + "' (" + libraryName + ")";
+  const std::string who = "backend '" + std::string(api->name ? api->name : "?") + "' (" + libraryName + ")";
   if (api->abi_minor > hostMinor)
     throw LoadError(who + " needs cnikit ABI " + theirs + " but this host provides " + host);
   if (api->size > sizeof(cnikit_backend_api) && !cnikit_struct_tail_is_zero(api, sizeof(cnikit_backend_api)))
@@ -89,9 +88,9 @@ void checkAbi(const cnikit_backend_api* api, const std::string& libraryName, uin
   if (const auto* t = api->pod)
     checkCapability(t, "pod", who, {{"pod_add", t->pod_add}, {"pod_del", t->pod_del}, {"pod_check", t->pod_check}});
   if (const auto* t = api->node)
-    checkCapability(t, "node", who,
-                    {{"local_node_data", t->local_node_data}, {"node_upsert", t->node_upsert},
-                     {"node_remove", t->node_remove}});
+    checkCapability(
+        t, "node", who,
+        {{"local_node_data", t->local_node_data}, {"node_upsert", t->node_upsert}, {"node_remove", t->node_remove}});
   if (const auto* t = lifecycleOf(*api))
     checkCapability(t, "lifecycle", who,
                     {{"start", t->start},

@@ -48,7 +48,8 @@ void validateOptions(const std::string& schemaJson, const nlohmann::json& option
   std::string message;
   valijson::ValidationResults::Error error;
   while (results.popError(error)) {
-    bool summary = error.context.size() <= 1 && error.description.find("associated with property name") != std::string::npos;
+    bool summary =
+        error.context.size() <= 1 && error.description.find("associated with property name") != std::string::npos;
     if (summary) continue;
     message += (message.empty() ? "" : "; ") + fieldPath(error.context) + ": " + error.description;
   }

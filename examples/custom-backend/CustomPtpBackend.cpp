@@ -47,8 +47,8 @@ class CustomPtpBackend : public cnikit::sdk::LifecycleDefaults {
   CNIKIT_OPTIONS_SCHEMA(R"({"type": "object", "additionalProperties": false})");
 
   explicit CustomPtpBackend(const CreateArgs& args) : host_(args.host), node_(args.nodeName) {
-    podsAdded_ = host_.registerMetric("cnikit_custom_ptp_pods_added_total", "Pods wired by custom-ptp",
-                                      CNIKIT_METRIC_COUNTER);
+    podsAdded_ =
+        host_.registerMetric("cnikit_custom_ptp_pods_added_total", "Pods wired by custom-ptp", CNIKIT_METRIC_COUNTER);
     host_.info("custom-ptp instance " + args.instanceName + " on node " + node_);
   }
 
@@ -73,13 +73,14 @@ class CustomPtpBackend : public cnikit::sdk::LifecycleDefaults {
         const int full = address.family() == AF_INET ? 32 : 128;
         must(tk::addAddress(podNl, pod.index, tk::IpPrefix{address.address, full}));
         must(tk::addRoute(hostNl, tk::Route{.family = address.family(),
-                                    .destination = tk::IpPrefix{address.address, full},
-                                    .ifindex = host.index}));
+                                            .destination = tk::IpPrefix{address.address, full},
+                                            .ifindex = host.index}));
         if (ip.gateway.empty()) continue;
         // The gateway lives on the host end; the pod reaches it on-link, and all else via it.
         tk::IpAddress gateway = must(tk::IpAddress::parse(ip.gateway));
         must(tk::addAddress(hostNl, host.index, tk::IpPrefix{gateway, full}));
-        must(tk::addRoute(podNl, tk::Route{.family = address.family(), .gateway = gateway, .ifindex = pod.index, .onlink = true}));
+        must(tk::addRoute(
+            podNl, tk::Route{.family = address.family(), .gateway = gateway, .ifindex = pod.index, .onlink = true}));
       }
       host_.metricAdd(podsAdded_, 1);
       host_.info("pod " + req.podNamespace + "/" + req.podName + " wired: " + hostIf + " <-> " + req.ifname);
@@ -113,7 +114,8 @@ class CustomPtpBackend : public cnikit::sdk::LifecycleDefaults {
     for (const auto& pod : pods) owned.insert(hostIfname(pod));
     tk::NetlinkSocket nl = must(tk::NetlinkSocket::open());
     for (const auto& link : must(tk::listLinks(nl)))
-      if (link.name.starts_with("cnp") && link.kind == "veth" && !owned.count(link.name)) must(tk::deleteLink(nl, link.name));
+      if (link.name.starts_with("cnp") && link.kind == "veth" && !owned.count(link.name))
+        must(tk::deleteLink(nl, link.name));
   }
 
   std::string statusJson() { return "{\"node\":\"" + node_ + "\",\"datapath\":\"veth ptp\"}"; }

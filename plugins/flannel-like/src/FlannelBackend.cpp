@@ -147,8 +147,8 @@ FlannelBackend::FlannelBackend(const sdk::CreateArgs& args)
   const bool ipv6Underlay = args.underlayIpv4.empty() && !args.underlayIpv6.empty();
   defaultMtu_ = options_.mtu ? options_.mtu : derivedMtu(options_.mode, args.underlayMtu, ipv6Underlay);
   if (options_.mode != Mode::kBridge) {
-    RemoteNodes::Context context{args.instanceName,    args.nodeName,     args.stateDir, args.underlayInterface,
-                                 args.underlayIpv4,    args.underlayIpv6, defaultMtu_};
+    RemoteNodes::Context context{args.instanceName, args.nodeName,     args.stateDir, args.underlayInterface,
+                                 args.underlayIpv4, args.underlayIpv6, defaultMtu_};
     remote_ = std::make_unique<RemoteNodes>(options_, context, host_);
   }
   reaper_ = must(LinkReaper::create(must(Netns::current(), "host namespace")), "starting the veth reaper");
@@ -353,11 +353,11 @@ void FlannelBackend::podCheck(const sdk::PodRequest& req) {
 
 std::string FlannelBackend::statusJson() {
   nlohmann::json status = {{"backend", "flannel-like"},
-                            {"instance", instance_},
-                            {"mode", modeName(options_.mode)},
-                            {"options", nlohmann::json::parse(options_.toJson())},
-                            {"mtu", defaultMtu_},
-                            {"underlayMtu", underlayMtu_}};
+                           {"instance", instance_},
+                           {"mode", modeName(options_.mode)},
+                           {"options", nlohmann::json::parse(options_.toJson())},
+                           {"mtu", defaultMtu_},
+                           {"underlayMtu", underlayMtu_}};
   NetlinkSocket sock = must(NetlinkSocket::open(), "host namespace");
   auto links = must(listLinks(sock), "host namespace");
   const LinkInfo* bridge = nullptr;

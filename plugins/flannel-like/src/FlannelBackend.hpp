@@ -5,9 +5,9 @@
 // modes the node capability routes to the other nodes' pods (RemoteNodes).
 #include <atomic>
 #include <memory>
-#include <vector>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <cnikit/backend.hpp>
 #include <cnikit/toolkit/LinkReaper.hpp>
@@ -54,9 +54,9 @@ class FlannelBackend : public sdk::LifecycleDefaults {
   uint32_t defaultMtu_ = 0;              // the option, else derived from the underlay for the mode
   std::unique_ptr<RemoteNodes> remote_;  // vxlan and host-gw only
   std::vector<sdk::PoolInfo> pools_;
-  std::mutex bridgeMutex_;               // one creator of the bridge and its gateway addresses at a time
-  std::atomic<int> bridgeIndex_{0};      // set by localNodeUpdate; 0 = not yet
-  bool bridgeMtuPinned_ = false;         // under bridgeMutex_
+  std::mutex bridgeMutex_;           // one creator of the bridge and its gateway addresses at a time
+  std::atomic<int> bridgeIndex_{0};  // set by localNodeUpdate; 0 = not yet
+  bool bridgeMtuPinned_ = false;     // under bridgeMutex_
   Masquerade masquerade_;
   std::unique_ptr<toolkit::LinkReaper> reaper_;  // DEL retires veths; it deletes them in batches
 };

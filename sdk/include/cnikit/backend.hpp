@@ -170,7 +170,8 @@ class Host {
   }
 
   void reportCondition(const std::string& type, bool ok, const std::string& message) const noexcept {
-    if (connected_ && cb_.report_condition) cb_.report_condition(cb_.host_ctx, type.c_str(), ok ? 1 : 0, message.c_str());
+    if (connected_ && cb_.report_condition)
+      cb_.report_condition(cb_.host_ctx, type.c_str(), ok ? 1 : 0, message.c_str());
   }
 
   // Keys are relative to this instance's store scope. std::nullopt for a missing key;
@@ -266,7 +267,8 @@ class Host {
   };
   // Every change under prefix after fromRevision (0: every current key first), on a host
   // thread. The callback must not throw (an exception is logged and dropped).
-  Watch storeWatch(const std::string& prefix, int64_t fromRevision, std::function<void(const StoreEvent&)> onEvent) const {
+  Watch storeWatch(const std::string& prefix, int64_t fromRevision,
+                   std::function<void(const StoreEvent&)> onEvent) const {
     require(cb_.store_watch, "store_watch", prefix);
     Watch w;
     w.cb_ = cb_;
@@ -353,18 +355,18 @@ struct CreateArgs {
   std::string underlayIpv4;
   std::string underlayIpv6;
   uint32_t underlayMtu = 0;
-  std::vector<PoolInfo> pools;         // the pools bound to this instance
+  std::vector<PoolInfo> pools;  // the pools bound to this instance
   std::string nodeLabelsJson = "{}";
   uint32_t underlayIpv4PrefixLength = 0;  // 0 = unknown
   uint32_t underlayIpv6PrefixLength = 0;
 };
 
 struct IpConfig {
-  int family = 0;        // AF_INET / AF_INET6
-  std::string address;   // "10.244.1.5/24"
-  std::string gateway;   // "" when none
-  std::string subnet;    // "10.244.1.0/24"
-  std::string poolCidr;  // "10.244.0.0/16"
+  int family = 0;                 // AF_INET / AF_INET6
+  std::string address;            // "10.244.1.5/24"
+  std::string gateway;            // "" when none
+  std::string subnet;             // "10.244.1.0/24"
+  std::string poolCidr;           // "10.244.0.0/16"
   uint8_t addressBytes[16] = {};  // network byte order, IPv4 in the first 4
   uint32_t prefixLength = 0;
   uint8_t gatewayBytes[16] = {};  // all zero when no gateway
@@ -377,8 +379,8 @@ struct PodRequest {
   std::string podNamespace;
   std::string podName;
   std::vector<IpConfig> ips;
-  std::string mac;    // "" = any
-  uint32_t mtu = 0;   // 0 = backend default
+  std::string mac;   // "" = any
+  uint32_t mtu = 0;  // 0 = backend default
   std::string pool;
   std::string podLabelsJson = "{}";
   std::string runtimeConfigJson = "{}";
@@ -438,13 +440,21 @@ namespace detail {
 
 // ---- declared capabilities and the signatures they require --------------------------------
 template <class T>
-concept DeclaresPods = requires { requires T::cnikit_capability_pods; };
+concept DeclaresPods = requires {
+  requires T::cnikit_capability_pods;
+};
 template <class T>
-concept DeclaresNodes = requires { requires T::cnikit_capability_nodes; };
+concept DeclaresNodes = requires {
+  requires T::cnikit_capability_nodes;
+};
 template <class T>
-concept DeclaresLifecycle = requires { requires T::cnikit_capability_lifecycle; };
+concept DeclaresLifecycle = requires {
+  requires T::cnikit_capability_lifecycle;
+};
 template <class T>
-concept DeclaresSchema = requires { { T::cnikit_options_schema } -> std::convertible_to<const char*>; };
+concept DeclaresSchema = requires {
+  { T::cnikit_options_schema } -> std::convertible_to<const char*>;
+};
 
 template <class T>
 concept HasPodMethods = requires(T& t, const PodRequest& r) {
@@ -459,27 +469,36 @@ concept HasNodeMethods = requires(T& t, const NodeInfo& n, const std::string& s)
   { t.nodeRemove(s) } -> std::same_as<void>;
 };
 template <class T>
-concept HasLifecycleMethods =
-    requires(T& t, ShutdownMode m, const std::string& s, const std::vector<PodRequest>& pods, const NodeInfo& n) {
-      { t.start() } -> std::same_as<void>;
-      { t.shutdown(m) } -> std::same_as<void>;
-      { t.ready() } -> std::same_as<Readiness>;
-      { t.configUpdate(s) } -> std::same_as<bool>;
-      { t.podsSync(pods) } -> std::same_as<void>;
-      { t.localNodeUpdate(n) } -> std::same_as<void>;
-    };
+concept HasLifecycleMethods = requires(T& t, ShutdownMode m, const std::string& s, const std::vector<PodRequest>& pods,
+                                       const NodeInfo& n) {
+  { t.start() } -> std::same_as<void>;
+  { t.shutdown(m) } -> std::same_as<void>;
+  { t.ready() } -> std::same_as<Readiness>;
+  { t.configUpdate(s) } -> std::same_as<bool>;
+  { t.podsSync(pods) } -> std::same_as<void>;
+  { t.localNodeUpdate(n) } -> std::same_as<void>;
+};
 // A method of a capability the class did not declare (it would never be called).
 template <class T>
-concept HasAnyPodMethod = requires { &T::podAdd; } || requires { &T::podDel; } || requires { &T::podCheck; };
+concept HasAnyPodMethod = requires {
+  &T::podAdd;
+}
+|| requires { &T::podDel; }
+|| requires { &T::podCheck; };
 template <class T>
-concept HasAnyNodeMethod =
-    requires { &T::localNodeData; } || requires { &T::nodeUpsert; } || requires { &T::nodeRemove; };
+concept HasAnyNodeMethod = requires {
+  &T::localNodeData;
+}
+|| requires { &T::nodeUpsert; }
+|| requires { &T::nodeRemove; };
 template <class T>
 concept DeclaresStatusJson = requires(T& t) {
   { t.statusJson() } -> std::convertible_to<std::string>;
 };
 template <class T>
-concept HasStatusJsonName = requires { &T::statusJson; };
+concept HasStatusJsonName = requires {
+  &T::statusJson;
+};
 
 template <class T>
 consteval bool checkBackendClass() {
@@ -488,13 +507,15 @@ consteval bool checkBackendClass() {
   static_assert(!DeclaresPods<T> || HasPodMethods<T>,
                 "cnikit: CNIKIT_PODS needs `PodResult podAdd(const PodRequest&)`, `void podDel(const PodRequest&)` "
                 "and `void podCheck(const PodRequest&)`");
-  static_assert(DeclaresPods<T> || !HasAnyPodMethod<T>, "cnikit: the class has pod methods but does not declare CNIKIT_PODS");
+  static_assert(DeclaresPods<T> || !HasAnyPodMethod<T>,
+                "cnikit: the class has pod methods but does not declare CNIKIT_PODS");
   static_assert(!DeclaresNodes<T> || HasNodeMethods<T>,
                 "cnikit: CNIKIT_NODES needs `std::string localNodeData()`, `void nodeUpsert(const NodeInfo&)` and "
                 "`void nodeRemove(const std::string&)`");
   static_assert(DeclaresNodes<T> || !HasAnyNodeMethod<T>,
                 "cnikit: the class has node methods but does not declare CNIKIT_NODES");
-  static_assert(!HasStatusJsonName<T> || DeclaresStatusJson<T>, "cnikit: statusJson must be `std::string statusJson()`");
+  static_assert(!HasStatusJsonName<T> || DeclaresStatusJson<T>,
+                "cnikit: statusJson must be `std::string statusJson()`");
   static_assert(!DeclaresLifecycle<T> || HasLifecycleMethods<T>,
                 "cnikit: CNIKIT_LIFECYCLE needs start, shutdown(ShutdownMode), Readiness ready(), bool "
                 "configUpdate(const std::string&), podsSync(const std::vector<PodRequest>&) and localNodeUpdate(const "
@@ -508,7 +529,7 @@ consteval bool checkBackendClass() {
 // and nothing grows with the number of threads that ever called.
 struct Slots {
   std::string lastError;
-  std::string text;  // status_json, local_node_data
+  std::string text;                  // status_json, local_node_data
   std::vector<std::string> strings;  // pod_add's routes and interfaces
   std::vector<cnikit_route> routes;
   std::vector<cnikit_interface> interfaces;
@@ -612,7 +633,8 @@ inline void fromPodResult(const PodResult& r, cnikit_pod_result* out) {
   for (const auto& route : r.routes)
     s.routes.push_back(cnikit_route{sizeof(cnikit_route), keep(route.destination), keep(route.gateway)});
   for (const auto& i : r.interfaces)
-    s.interfaces.push_back(cnikit_interface{sizeof(cnikit_interface), keep(i.name), keep(i.mac), keep(i.sandbox), i.mtu});
+    s.interfaces.push_back(
+        cnikit_interface{sizeof(cnikit_interface), keep(i.name), keep(i.mac), keep(i.sandbox), i.mtu});
   out->routes = s.routes.empty() ? nullptr : s.routes.data();
   out->n_routes = s.routes.size();
   out->interfaces = s.interfaces.empty() ? nullptr : s.interfaces.data();
@@ -635,8 +657,8 @@ inline NodeInfo toNodeInfo(const cnikit_node_info* n) {
 
 inline PoolInfo toPoolInfo(const cnikit_pool_info* p) {
   checkStruct(p, "cnikit_pool_info");
-  return PoolInfo{str(p->name),       strings(p->cidrs, p->n_cidrs, "cnikit_pool_info.cidrs"),
-                  str(p->allocator),  p->node_prefix_ipv4,
+  return PoolInfo{str(p->name),        strings(p->cidrs, p->n_cidrs, "cnikit_pool_info.cidrs"),
+                  str(p->allocator),   p->node_prefix_ipv4,
                   p->node_prefix_ipv6, json(p->options_json)};
 }
 
@@ -833,30 +855,38 @@ struct Api {
 
   static inline const cnikit_pod_ops kPodOps{sizeof(cnikit_pod_ops), &podAdd, &podDel, &podCheck};
   static inline const cnikit_node_ops kNodeOps{sizeof(cnikit_node_ops), &localNodeData, &nodeUpsert, &nodeRemove};
-  static inline const cnikit_lifecycle_ops kLifecycleOps{sizeof(cnikit_lifecycle_ops), &start,  &shutdown,
-                                                         &ready, &configUpdate, &podsSync, &localNodeUpdate};
+  static inline const cnikit_lifecycle_ops kLifecycleOps{
+      sizeof(cnikit_lifecycle_ops), &start, &shutdown, &ready, &configUpdate, &podsSync, &localNodeUpdate};
 };
 
 // A table is instantiated only for a declared capability (its methods may not exist otherwise).
 template <class T>
 constexpr const cnikit_pod_ops* podOps() {
-  if constexpr (DeclaresPods<T>) return &Api<T>::kPodOps;
-  else return nullptr;
+  if constexpr (DeclaresPods<T>)
+    return &Api<T>::kPodOps;
+  else
+    return nullptr;
 }
 template <class T>
 constexpr const cnikit_node_ops* nodeOps() {
-  if constexpr (DeclaresNodes<T>) return &Api<T>::kNodeOps;
-  else return nullptr;
+  if constexpr (DeclaresNodes<T>)
+    return &Api<T>::kNodeOps;
+  else
+    return nullptr;
 }
 template <class T>
 constexpr const cnikit_lifecycle_ops* lifecycleOps() {
-  if constexpr (DeclaresLifecycle<T>) return &Api<T>::kLifecycleOps;
-  else return nullptr;
+  if constexpr (DeclaresLifecycle<T>)
+    return &Api<T>::kLifecycleOps;
+  else
+    return nullptr;
 }
 template <class T>
 constexpr const char* optionsSchema() {
-  if constexpr (DeclaresSchema<T>) return T::cnikit_options_schema;
-  else return nullptr;
+  if constexpr (DeclaresSchema<T>)
+    return T::cnikit_options_schema;
+  else
+    return nullptr;
 }
 
 template <class T>
@@ -894,15 +924,15 @@ const cnikit_backend_api* backendApi(const char* name, const char* version) noex
 
 // Defines the one exported symbol of a backend library. Use once, at namespace scope, in one
 // source file of the backend.
-#define CNIKIT_BACKEND(Class, name, version)                                                              \
-  extern "C" CNIKIT_EXPORT const cnikit_backend_api* cnikit_backend_entry(uint32_t host_abi_major,       \
-                                                                          uint32_t host_abi_minor);      \
-  static_assert(std::is_same_v<decltype(&cnikit_backend_entry), cnikit_backend_entry_fn>,                 \
-                "cnikit: entry point signature drifted from cnikit_backend_entry_fn");                    \
-  extern "C" CNIKIT_EXPORT const cnikit_backend_api* cnikit_backend_entry(uint32_t host_abi_major,       \
-                                                                          uint32_t host_abi_minor) {     \
-    /* The host judges compatibility from the table's abi_major/abi_minor. */                            \
-    (void)host_abi_major;                                                                                 \
-    (void)host_abi_minor;                                                                                 \
-    return ::cnikit::sdk::detail::backendApi<Class>(name, version);                                      \
+#define CNIKIT_BACKEND(Class, name, version)                                                         \
+  extern "C" CNIKIT_EXPORT const cnikit_backend_api* cnikit_backend_entry(uint32_t host_abi_major,   \
+                                                                          uint32_t host_abi_minor);  \
+  static_assert(std::is_same_v<decltype(&cnikit_backend_entry), cnikit_backend_entry_fn>,            \
+                "cnikit: entry point signature drifted from cnikit_backend_entry_fn");               \
+  extern "C" CNIKIT_EXPORT const cnikit_backend_api* cnikit_backend_entry(uint32_t host_abi_major,   \
+                                                                          uint32_t host_abi_minor) { \
+    /* The host judges compatibility from the table's abi_major/abi_minor. */                        \
+    (void)host_abi_major;                                                                            \
+    (void)host_abi_minor;                                                                            \
+    return ::cnikit::sdk::detail::backendApi<Class>(name, version);                                  \
   }

@@ -1,8 +1,8 @@
 // The C++ wrapper (backend.hpp) seen from the host: statuses, last_error, capability
 // detection, struct size checks, exported symbols — through real libraries.
-#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <barrier>
 #include <thread>
@@ -25,9 +25,9 @@ class Wrapper : public ::testing::Test {
     host_ = std::make_shared<HostServices>("wrap", &store_, &metrics_);
   }
   std::unique_ptr<BackendInstance> make(const std::string& options = "{}") {
-    return std::make_unique<BackendInstance>(lib_,
-                                             createSpec("wrap", "node-a", options, "/tmp/state", Underlay{"eth1", "192.168.1.10", "fd00:1::10", 9000}),
-                                             host_);
+    return std::make_unique<BackendInstance>(
+        lib_, createSpec("wrap", "node-a", options, "/tmp/state", Underlay{"eth1", "192.168.1.10", "fd00:1::10", 9000}),
+        host_);
   }
   static PodRequest request(const std::string& id) {
     PodRequest r;
@@ -165,11 +165,10 @@ TEST_F(Wrapper, LifecycleCallsReachTheBackendInOrder) {
   std::vector<std::string> calls;
   for (const auto& kv : store_.list("/cnikit/v1/backends/wrap/calls/"))
     calls.push_back(kv.key.substr(kv.key.rfind('/') + 1) + "=" + kv.value);
-  std::sort(calls.begin(), calls.end(), [](const std::string& x, const std::string& y) {
-    return std::stoi(x) < std::stoi(y);
-  });
-  EXPECT_THAT(calls, ElementsAre(R"(1-local_node_update=node-a|10.244.1.0/24;|{"zone":"a"})", "2-start=",
-                                 "3-pods_sync=c1;c2;", R"(4-config_update={"mode":"a"})",
+  std::sort(calls.begin(), calls.end(),
+            [](const std::string& x, const std::string& y) { return std::stoi(x) < std::stoi(y); });
+  EXPECT_THAT(calls, ElementsAre(R"(1-local_node_update=node-a|10.244.1.0/24;|{"zone":"a"})",
+                                 "2-start=", "3-pods_sync=c1;c2;", R"(4-config_update={"mode":"a"})",
                                  R"(5-config_update={"mode":"recreate"})", "6-shutdown=keep", "7-shutdown=teardown"));
 }
 
@@ -181,7 +180,8 @@ TEST_F(Wrapper, RecreateMakesAFreshInstance) {
   b.recreate(createSpec("wrap", "node-a", R"({"mode":"b"})", "/tmp"));
   EXPECT_FALSE(b.lifecycleState().started);
   bool keptDatapath = false;
-  for (const auto& kv : store_.list("/cnikit/v1/backends/wrap/calls/")) keptDatapath = keptDatapath || kv.value == "keep";
+  for (const auto& kv : store_.list("/cnikit/v1/backends/wrap/calls/"))
+    keptDatapath = keptDatapath || kv.value == "keep";
   EXPECT_TRUE(keptDatapath) << "recreate shuts the old instance down with KEEP_DATAPATH";
   EXPECT_NO_THROW(b.podAdd(request("after-recreate")));
 }
@@ -336,8 +336,9 @@ TEST_F(Wrapper, IncomingStructSizesAreChecked) {
   ips[0].ip.size = sizeof(BigIp);
   cnikit_pod_request two{sizeof(cnikit_pod_request), "twoips", "/ns", "eth0", "", "", &ips[0].ip, 2, "", 0, "p"};
   EXPECT_EQ(api.pod->pod_add(handle, &two, &out), CNIKIT_OK) << api.last_error(handle);
-  EXPECT_THAT(store_.get("/cnikit/v1/backends/wrap/pods/twoips")->value,
-              HasSubstr("|2,10.0.0.2/24,10.0.0.1,10.0.0.0/24,10.0.0.0/16,0000/0|2,10.0.0.3/24,,10.0.0.0/24,10.0.0.0/16"));
+  EXPECT_THAT(
+      store_.get("/cnikit/v1/backends/wrap/pods/twoips")->value,
+      HasSubstr("|2,10.0.0.2/24,10.0.0.1,10.0.0.0/24,10.0.0.0/16,0000/0|2,10.0.0.3/24,,10.0.0.0/24,10.0.0.0/16"));
 
   // A result buffer smaller than known.
   out.size = sizeof(out) - 4;
@@ -383,8 +384,8 @@ TEST_F(Wrapper, LastErrorIsPerThread) {
 }
 
 TEST(WrapperSymbols, OnlyTheEntryPointIsExported) {
-  for (const auto& lib : {cnikit::test::kWrapperBackend, cnikit::test::kWrapperFullBackend,
-                          cnikit::test::kGoodBackend}) {
+  for (const auto& lib :
+       {cnikit::test::kWrapperBackend, cnikit::test::kWrapperFullBackend, cnikit::test::kGoodBackend}) {
     EXPECT_THAT(cnikit::test::exportedFunctions(lib), ElementsAre("cnikit_backend_entry")) << lib;
   }
 }

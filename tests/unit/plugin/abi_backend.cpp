@@ -33,18 +33,29 @@ cnikit_status policyClear(cnikit_backend*, const char*) { return CNIKIT_OK; }
 cnikit_status start(cnikit_backend*) { return CNIKIT_OK; }
 
 [[maybe_unused]] const cnikit_policy_ops kPolicy = {sizeof(cnikit_policy_ops), policySet, policyClear};
-[[maybe_unused]] const cnikit_lifecycle_ops kLifecycle = {sizeof(cnikit_lifecycle_ops), start, nullptr, nullptr,
-                                                          nullptr, nullptr, nullptr};
+[[maybe_unused]] const cnikit_lifecycle_ops kLifecycle = {
+    sizeof(cnikit_lifecycle_ops), start, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 [[maybe_unused]] const cnikit_backend_api kApi = {
-    sizeof(cnikit_backend_api), TEST_ABI_MAJOR, TEST_ABI_MINOR, "abi-test", "0.0.1", create, destroy, lastError,
-    nullptr, nullptr, nullptr,
+    sizeof(cnikit_backend_api),
+    TEST_ABI_MAJOR,
+    TEST_ABI_MINOR,
+    "abi-test",
+    "0.0.1",
+    create,
+    destroy,
+    lastError,
+    nullptr,
+    nullptr,
+    nullptr,
 #ifdef TEST_RESERVED_TABLE
     &kPolicy,
 #else
     nullptr,
 #endif
-    nullptr, nullptr, nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
 #ifdef TEST_NULL_LIFECYCLE_ENTRY
     &kLifecycle,
 #else

@@ -57,8 +57,13 @@ class WrapperBackend : public cnikit::sdk::LifecycleDefaults {
     host_.storePut("pods/" + r.containerId, record);
     host_.metricAdd(podAdds_, 1);
     if (r.containerId == "long-ifname") return PodResult{"a-name-longer-than-15", "", r.ifname, "", 1500, {}, {}};
-    PodResult result{"veth" + r.containerId.substr(0, 8), "aa:bb:cc:00:00:01", r.ifname, "aa:bb:cc:00:00:02",
-                     r.mtu ? r.mtu : 1500, {}, {}};
+    PodResult result{"veth" + r.containerId.substr(0, 8),
+                     "aa:bb:cc:00:00:01",
+                     r.ifname,
+                     "aa:bb:cc:00:00:02",
+                     r.mtu ? r.mtu : 1500,
+                     {},
+                     {}};
     if (r.containerId == "with-routes") {
       result.routes = {{"10.96.0.0/12", "10.244.1.1"}, {"192.0.2.0/24", ""}};
       result.interfaces = {{"net1", "aa:bb:cc:00:00:03", r.netns, 9000}};
