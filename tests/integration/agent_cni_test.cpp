@@ -1,18 +1,19 @@
 // The real `cnikit` executable against a real `cnikitd` in a test-made host namespace:
 // ADD/CHECK/DEL, pings between pods, every spec version, every bad input (with its code,
 // and nothing left behind), exhaustion, GC, parallel ADDs, agent restart.
-#include <algorithm>
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
 
-#include "core/store/StoreFactory.hpp"
 #include "core/ipam/IpamKeys.hpp"
 #include "core/rpc/AgentClient.hpp"
+#include "core/store/Keys.hpp"
 #include "core/store/SqliteStore.hpp"
+#include "core/store/StoreFactory.hpp"
 #include "tests/integration/AgentProcess.hpp"
 #include "tests/integration/CniInvoker.hpp"
 #include "tests/support/Command.hpp"
@@ -29,15 +30,24 @@ using nlohmann::json;
 std::string agentConfig(const std::filesystem::path& dir, const std::string& backendDir, const std::string& pool,
                         int gcInterval = 0) {
   return "node: it-node\n"
-         "socket: " + (dir / "cnikitd.sock").string() + "\n"
-         "stateDir: " + (dir / "state").string() + "\n"
-         "backendDir: " + backendDir + "\n"
-         "gcIntervalSeconds: " + std::to_string(gcInterval) + "\n"
+         "socket: " +
+         (dir / "cnikitd.sock").string() +
+         "\n"
+         "stateDir: " +
+         (dir / "state").string() +
+         "\n"
+         "backendDir: " +
+         backendDir +
+         "\n"
+         "gcIntervalSeconds: " +
+         std::to_string(gcInterval) +
+         "\n"
          "backends:\n"
          "  - name: default\n"
          "    type: flannel-like\n"
          "    options: {bridge: cnkt0, masquerade: false}\n"
-         "pools:\n" + pool;
+         "pools:\n" +
+         pool;
 }
 
 const char* kDualStackPool =
@@ -79,16 +89,17 @@ class AgentCni : public ::testing::Test {
 
   CniOutcome cni(const std::string& command, const std::string& containerId, const std::string& netns,
                  const std::string& config, const std::string& args = "") {
-    std::map<std::string, std::string> env = {{"CNI_COMMAND", command}, {"CNI_CONTAINERID", containerId},
-                                              {"CNI_NETNS", netns},     {"CNI_IFNAME", "eth0"},
+    std::map<std::string, std::string> env = {{"CNI_COMMAND", command},
+                                              {"CNI_CONTAINERID", containerId},
+                                              {"CNI_NETNS", netns},
+                                              {"CNI_IFNAME", "eth0"},
                                               {"CNI_PATH", "/usr/lib/cni"}};
     if (!args.empty()) env["CNI_ARGS"] = args;
     return invokeCni(CNIKIT_PATH, env, config);
   }
 
   CniOutcome add(const std::string& name, const std::string& version = "1.0.0") {
-    return cni("ADD", "c-" + name, pod(name).path(), netconf(version),
-               "K8S_POD_NAMESPACE=it;K8S_POD_NAME=" + name);
+    return cni("ADD", "c-" + name, pod(name).path(), netconf(version), "K8S_POD_NAMESPACE=it;K8S_POD_NAME=" + name);
   }
 
   json allocations() {
@@ -157,8 +168,7 @@ TEST_F(AgentCni, AddCheckPingDelTwice) {
   EXPECT_TRUE(ping(pod("b").path(), addressOf(ra, true)));
   EXPECT_EQ(allocations().size(), 4u);
 
-  auto check = cni("CHECK", "c-a", pod("a").path(),
-                   netconf("1.0.0", ",\"prevResult\":" + ra.dump()));
+  auto check = cni("CHECK", "c-a", pod("a").path(), netconf("1.0.0", ",\"prevResult\":" + ra.dump()));
   EXPECT_EQ(check.exitCode, 0) << check.describe();
 
   auto del = cni("DEL", "c-a", pod("a").path(), netconf());
@@ -209,7 +219,7 @@ TEST_F(AgentCni, EverySpecVersion) {
       EXPECT_TRUE(j["interfaces"][1].contains("mac"));
     }
     EXPECT_TRUE(ping(pod(name).path(), j.contains("ip4") ? j["ip4"]["gateway"].get<std::string>()
-                                                          : j["ips"][0]["gateway"].get<std::string>()));
+                                                         : j["ips"][0]["gateway"].get<std::string>()));
     auto del = cni("DEL", "c-" + name, pod(name).path(), netconf(version));
     EXPECT_EQ(del.exitCode, 0) << del.describe();
   }
@@ -241,20 +251,18 @@ TEST_F(AgentCni, BadInputGetsItsCodeAndLeavesNothing) {
 
   expectError(cni("ADD", "c1", p.path(), "{\"cniVersion\": \"1.0.0\", broken"), 6, "", "broken JSON");
   {
-    std::map<std::string, std::string> env = {{"CNI_COMMAND", "ADD"}, {"CNI_NETNS", p.path()},
-                                              {"CNI_IFNAME", "eth0"}};
+    std::map<std::string, std::string> env = {{"CNI_COMMAND", "ADD"}, {"CNI_NETNS", p.path()}, {"CNI_IFNAME", "eth0"}};
     expectError(invokeCni(CNIKIT_PATH, env, netconf()), 4, "CNI_CONTAINERID", "missing CNI_CONTAINERID");
   }
-  expectError(cni("ADD", "c1", "/run/netns/does-not-exist-cnkt", netconf()), 4, "does-not-exist",
-              "missing netns");
+  expectError(cni("ADD", "c1", "/run/netns/does-not-exist-cnkt", netconf()), 4, "does-not-exist", "missing netns");
   expectError(cni("ADD", "c1", p.path(), netconf("9.9.9")), 1, "9.9.9", "wrong version");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"mtu\":\"abc\"")), 7, "mtu", "mtu type");
   expectError(cni("ADD", "c1", p.path(), R"({"cniVersion":"1.0.0","name":"it","agentSocket":")" + socket_ + "\"}"), 7,
               "\"type\"", "no type");
   expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"runtimeConfig\":{\"ips\":[\"10.77.300.1/24\"]}")), 7,
               "10.77.300.1", "bad runtimeConfig ip");
-  expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"runtimeConfig\":{\"ips\":[\"192.168.250.7/24\"]}")),
-              102, "192.168.250.7", "requested IP outside the node subnet");
+  expectError(cni("ADD", "c1", p.path(), netconf("1.0.0", ",\"runtimeConfig\":{\"ips\":[\"192.168.250.7/24\"]}")), 102,
+              "192.168.250.7", "requested IP outside the node subnet");
   expectError(cni("ADD", "c1", p.path(), netconf(), "FOO=bar"), 4, "FOO", "unknown CNI_ARGS key");
   expectError(cni("ADD", "c1", p.path(), netconf(), "IP=not-an-ip"), 4, "not-an-ip", "bad CNI_ARGS IP");
   expectError(cni("ADD", "c1", p.path(), netconf("0.3.1", ",\"prevResult\":{\"ips\":\"nope\"}")), 6, "ips",
@@ -301,8 +309,8 @@ TEST_F(AgentCni, RequestedAddressAndMac) {
 TEST_F(AgentCni, GcReleasesWhatTheRuntimeNoLongerHolds) {
   ASSERT_EQ(add("a").exitCode, 0);
   ASSERT_EQ(add("b").exitCode, 0);
-  auto gc = cni("GC", "", "", netconf("1.1.0",
-                                     ",\"cni.dev/valid-attachments\":[{\"containerID\":\"c-a\",\"ifname\":\"eth0\"}]"));
+  auto gc = cni("GC", "", "",
+                netconf("1.1.0", ",\"cni.dev/valid-attachments\":[{\"containerID\":\"c-a\",\"ifname\":\"eth0\"}]"));
   EXPECT_EQ(gc.exitCode, 0) << gc.describe();
   auto left = allocations();
   ASSERT_EQ(left.size(), 2u);  // dual-stack: both of c-a's addresses
@@ -390,8 +398,8 @@ TEST_F(AgentCni, OrphanVethOfACrashedAddIsSweptAtStart) {
   ASSERT_EQ(add("a").exitCode, 0);
   agent_->stop();
   // What an ADD cut short by a crash leaves: a pair on the bridge that no endpoint records.
-  auto made = runInNetns(host_->path(), {"ip", "link", "add", "vethorphan01", "master", "cnkt0", "type", "veth",
-                                         "peer", "name", "orphanpeer0"});
+  auto made = runInNetns(host_->path(), {"ip", "link", "add", "vethorphan01", "master", "cnkt0", "type", "veth", "peer",
+                                         "name", "orphanpeer0"});
   ASSERT_EQ(made.exitCode, 0) << made.describe();
   agent_ = std::make_unique<AgentProcess>(CNIKITD_PATH, host_->path(), dir_,
                                           agentConfig(dir_, BACKEND_DIR, kDualStackPool), socket_);
@@ -506,9 +514,61 @@ TEST_F(AgentCniSmallPool, ExhaustionIsCode101AndLeavesNothing) {
   EXPECT_EQ(hostVeths(), 5u);
   // Deleting a pod's namespace without DEL: the periodic check releases its address.
   pods_.erase("p0");
-  for (int i = 0; i < 60 && allocations().size() != 4u; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 60 && allocations().size() != 4u; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(allocations().size(), 4u);
   EXPECT_EQ(add("p5").exitCode, 0);
+}
+
+// The cluster config lives in the store (no backends or pools in the agent's file): a changed
+// options object reaches the running instance through config_update, and flannel-like, which
+// applies changes by being recreated, is recreated in place without an agent restart.
+TEST(AgentClusterConfig, ChangedOptionsRecreateTheInstanceWithoutARestart) {
+  auto dir = std::filesystem::temp_directory_path() / uniqueName("cfgupd");
+  std::filesystem::create_directories(dir / "state");
+  TestNetns host("cfgupd");
+  auto clusterConfig = [](const std::string& options) {
+    return json{{"backends", {{{"name", "default"}, {"type", "flannel-like"}, {"options", json::parse(options)}}}},
+                {"pools", {{{"name", "default"}, {"backend", "default"}, {"cidrs", {"10.79.0.0/16"}}}}}}
+        .dump();
+  };
+  auto store = store::openStore({"sqlite", (dir / "state" / "store.db").string(), {}});
+  store->put(store::keys::kClusterConfig, clusterConfig(R"({"bridge": "cnkt2", "masquerade": false})"));
+  std::string socket = (dir / "cnikitd.sock").string();
+  std::string agentFile = "node: it-node\nsocket: " + socket + "\nstateDir: " + (dir / "state").string() +
+                          "\nbackendDir: " + BACKEND_DIR + "\ngcIntervalSeconds: 0\n";
+  auto agent = std::make_unique<AgentProcess>(CNIKITD_PATH, host.path(), dir, agentFile, socket);
+  auto masqueradeRules = [&] {
+    return runInNetns(host.path(), {"iptables-legacy", "-t", "nat", "-S", "POSTROUTING"}).out;
+  };
+  EXPECT_EQ(masqueradeRules().find("MASQUERADE"), std::string::npos);
+  TestNetns pod("cfgupd-pod");
+  std::string netconf = R"({"cniVersion":"1.0.0","name":"it","type":"cnikit","agentSocket":")" + socket + "\"}";
+  std::map<std::string, std::string> env = {
+      {"CNI_COMMAND", "ADD"}, {"CNI_CONTAINERID", "c-cfg"}, {"CNI_NETNS", pod.path()}, {"CNI_IFNAME", "eth0"}};
+  auto added = invokeCni(CNIKIT_PATH, env, netconf);
+  ASSERT_EQ(added.exitCode, 0) << added.describe();
+
+  // Outside the backend's schema: refused, the instance keeps its options.
+  store->put(store::keys::kClusterConfig, clusterConfig(R"({"bridge": "cnkt2", "mode": "vxlam"})"));
+  // Then a change flannel-like applies by being recreated: masquerade comes on at once.
+  store->put(store::keys::kClusterConfig, clusterConfig(R"({"bridge": "cnkt2", "masquerade": true})"));
+  bool masquerading = false;
+  for (int i = 0; i < 100 && !masquerading; ++i) {
+    masquerading = masqueradeRules().find("-s 10.79.") != std::string::npos;
+    if (!masquerading) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(masquerading) << masqueradeRules() << "\nagent log:\n" << agent->log();
+  EXPECT_NE(agent->log().find("new options not applied"), std::string::npos) << agent->log();
+  EXPECT_NE(agent->log().find("recreating it for its new options"), std::string::npos) << agent->log();
+  // The pod made before the change is still served: CHECK passes, DEL works.
+  env["CNI_COMMAND"] = "CHECK";
+  EXPECT_EQ(invokeCni(CNIKIT_PATH, env, netconf).exitCode, 0);
+  env["CNI_COMMAND"] = "DEL";
+  EXPECT_EQ(invokeCni(CNIKIT_PATH, env, netconf).exitCode, 0);
+  agent.reset();
+  runInNetns(host.path(), {"iptables-legacy", "-t", "nat", "-F", "POSTROUTING"});
+  std::filesystem::remove_all(dir);
 }
 
 TEST(AgentConfigAtStart, BadCidrIsRefusedNamingTheField) {
@@ -516,8 +576,7 @@ TEST(AgentConfigAtStart, BadCidrIsRefusedNamingTheField) {
   TestNetns host("badcfg");
   try {
     AgentProcess agent(CNIKITD_PATH, host.path(), dir,
-                       agentConfig(dir, BACKEND_DIR,
-                                   "  - name: p\n    backend: default\n    cidrs: [10.0.0.0/33]\n"),
+                       agentConfig(dir, BACKEND_DIR, "  - name: p\n    backend: default\n    cidrs: [10.0.0.0/33]\n"),
                        (dir / "cnikitd.sock").string());
     ADD_FAILURE() << "agent started with a bad CIDR";
   } catch (const std::runtime_error& e) {
@@ -542,8 +601,10 @@ TEST(AgentConfigAtStart, BackendOptionOutsideItsSchemaIsRefusedNamingIt) {
 
 TEST(AgentUnreachable, AddIs11AndStatusIs50) {
   std::string config = R"({"cniVersion":"1.1.0","name":"x","type":"cnikit","agentSocket":"/run/cnkt-no-such.sock"})";
-  auto add = invokeCni(CNIKIT_PATH, {{"CNI_COMMAND", "ADD"}, {"CNI_CONTAINERID", "x"}, {"CNI_NETNS", "/proc/self/ns/net"},
-                                     {"CNI_IFNAME", "eth0"}}, config);
+  auto add = invokeCni(
+      CNIKIT_PATH,
+      {{"CNI_COMMAND", "ADD"}, {"CNI_CONTAINERID", "x"}, {"CNI_NETNS", "/proc/self/ns/net"}, {"CNI_IFNAME", "eth0"}},
+      config);
   EXPECT_EQ(add.json()["code"], 11) << add.describe();
   EXPECT_NE(add.json()["msg"].get<std::string>().find("/run/cnkt-no-such.sock"), std::string::npos);
   auto status = invokeCni(CNIKIT_PATH, {{"CNI_COMMAND", "STATUS"}}, config);
