@@ -114,8 +114,7 @@ std::vector<plugin::PodRequest> Agent::podsOf(const std::string& instance) {
       pod.podNamespace = a.podNamespace;
       pod.podName = a.podName;
       pod.pool = a.pool;
-      pod.ips.push_back({a.address.family(), a.address.str() + "/" + std::to_string(a.subnet.prefixLength()),
-                         a.gateway ? a.gateway->str() : "", a.subnet.str(), a.poolCidr.str()});
+      pod.ips.push_back(ipSpecFor(a));
     }
   }
   for (auto& [key, pod] : inFlight) pods.push_back(std::move(pod));

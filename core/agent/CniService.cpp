@@ -265,10 +265,7 @@ std::string CniService::add(const cni::Request& request) {
   podRequest.podLabelsJson = storedPodLabels(store_, request.podNamespace, request.podName);
   podRequest.runtimeConfigJson = runtimeConfigJson(request);
   podRequest.cniArgsJson = cniArgsJson(request);
-  for (const auto& a : allocations) {
-    podRequest.ips.push_back({a.address.family(), a.address.str() + "/" + std::to_string(a.subnet.prefixLength()),
-                              a.gateway ? a.gateway->str() : "", a.subnet.str(), a.poolCidr.str()});
-  }
+  for (const auto& a : allocations) podRequest.ips.push_back(ipSpecFor(a));
 
   plugin::PodResult pod;
   try {

@@ -69,4 +69,9 @@ plugin::PodRequest podRequestFor(const Endpoint& endpoint) {
   return request;
 }
 
+plugin::IpSpec ipSpecFor(const ipam::Allocation& a) {
+  return {a.address.family(), a.address.str() + "/" + std::to_string(a.subnet.prefixLength()),
+          a.gateway ? a.gateway->str() : "", a.subnet.str(), a.poolCidr.str()};
+}
+
 }  // namespace cnikit::agent

@@ -9,6 +9,7 @@
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/Endpoints.hpp"
 #include "core/ipam/IpAddress.hpp"
+#include "core/ipam/Ipam.hpp"
 #include "core/plugin/BackendInstance.hpp"
 
 namespace cnikit::agent {
@@ -24,5 +25,9 @@ plugin::NodeInfo localNodeFor(const AgentConfig& config, const std::string& inst
                               const plugin::Underlay& underlay, const std::string& backendDataJson = "{}");
 
 plugin::PodRequest podRequestFor(const Endpoint& endpoint);
+
+// One address IPAM allocated, as a backend receives it: "10.244.1.5/24" (the node subnet's
+// prefix), its gateway, subnet and pool CIDR.
+plugin::IpSpec ipSpecFor(const ipam::Allocation& allocation);
 
 }  // namespace cnikit::agent
