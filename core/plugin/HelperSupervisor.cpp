@@ -30,8 +30,8 @@ using Clock = std::chrono::steady_clock;
 struct HelperSupervisor::Helper {
   HelperSpec spec;
   std::atomic<RestartPolicy> restart{RestartPolicy::Never};  // a later spawn may change it
-  std::mutex mutex;  // guards pid, pidfd, child and started
-  pid_t pid = 0;     // 0: not running
+  std::mutex mutex;                                          // guards pid, pidfd, child and started
+  pid_t pid = 0;                                             // 0: not running
   UniqueFd pidfd;
   bool child = false;  // started by us (waitpid gives its status) or adopted
   Clock::time_point started;
@@ -43,12 +43,15 @@ struct HelperSupervisor::Helper {
 namespace {
 
 int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-int pidfdSignal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
+int pidfdSignal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
 
 bool validName(const std::string& name) {
   if (name.empty() || name == "." || name == "..") return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-';
   });
 }
 
@@ -94,7 +97,8 @@ std::vector<std::string> cmdline(pid_t pid) {
 
 // Namespaces are the same when their nsfs inodes are.
 bool sameNetns(pid_t pid, const std::string& netns) {
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   std::string mine = "/proc/" + std::to_string(pid) + "/ns/net";
   std::string want = netns.empty() ? "/proc/self/ns/net" : netns;
   if (::stat(mine.c_str(), &a) != 0 || ::stat(want.c_str(), &b) != 0) return false;
@@ -367,12 +371,12 @@ void HelperSupervisor::terminate(Helper& helper) {
   std::filesystem::remove(pidfile(helper.spec.name), ec);
 }
 
-bool HelperSupervisor::stop(const std::string& name) {
+std::shared_ptr<HelperSupervisor::Helper> HelperSupervisor::release(const std::string& name) {
   std::shared_ptr<Helper> helper;
   {
     std::lock_guard lock(mutex_);
     auto it = helpers_.find(name);
-    if (it == helpers_.end()) return false;
+    if (it == helpers_.end()) return nullptr;
     helper = it->second;
     helpers_.erase(it);
   }
@@ -380,6 +384,12 @@ bool HelperSupervisor::stop(const std::string& name) {
   uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(helper->wake.get(), &one, sizeof(one));
   if (helper->thread.joinable()) helper->thread.join();
+  return helper;
+}
+
+bool HelperSupervisor::stop(const std::string& name) {
+  auto helper = release(name);
+  if (!helper) return false;
   terminate(*helper);
   return true;
 }
@@ -391,25 +401,8 @@ void HelperSupervisor::shutdown(bool teardown) {
     shutDown_ = true;
     for (const auto& [name, helper] : helpers_) names.push_back(name);
   }
-  for (const auto& name : names) {
-    if (teardown) {
-      stop(name);
-      continue;
-    }
-    std::shared_ptr<Helper> helper;
-    {
-      std::lock_guard lock(mutex_);
-      auto it = helpers_.find(name);
-      if (it == helpers_.end()) continue;
-      helper = it->second;
-      helpers_.erase(it);
-    }
-    // Left running with its pidfile, for the next agent to adopt.
-    helper->stopping = true;
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(helper->wake.get(), &one, sizeof(one));
-    if (helper->thread.joinable()) helper->thread.join();
-  }
+  // Without teardown a helper is left running with its pidfile, for the next agent to adopt.
+  for (const auto& name : names) teardown ? (void)stop(name) : (void)release(name);
 }
 
 }  // namespace cnikit::plugin

@@ -58,6 +58,9 @@ class HelperSupervisor {
   void supervise(Helper& helper);
   void launch(Helper& helper);
   void terminate(Helper& helper);
+  // Takes a helper out of supervision (its watcher thread joined) and returns it; nullptr when
+  // no helper has that name. The process keeps running.
+  std::shared_ptr<Helper> release(const std::string& name);
   std::filesystem::path pidfile(const std::string& name) const;
   std::filesystem::path logfile(const std::string& name) const;
 
