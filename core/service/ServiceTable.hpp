@@ -44,7 +44,7 @@ struct Service {
   std::vector<std::string> clusterIPs;       // 0..2 (one per family), no prefix length
   std::vector<std::string> loadBalancerIPs;  // status.loadBalancer.ingress[].ip
   std::vector<ServicePort> ports;
-  bool clientIpAffinity = false;          // sessionAffinity: ClientIP
+  bool clientIpAffinity = false;  // sessionAffinity: ClientIP
   uint32_t affinityTimeoutSeconds = 10800;
   TrafficPolicy internalTrafficPolicy = TrafficPolicy::Cluster;  // clusterIP frontends
   TrafficPolicy externalTrafficPolicy = TrafficPolicy::Cluster;  // nodePort and LB frontends
