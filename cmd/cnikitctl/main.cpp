@@ -16,8 +16,7 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", options.output, "table, json or yaml")
       ->check(CLI::IsMember({"table", "json", "yaml"}))
       ->capture_default_str();
-  std::string lab;
-  app.add_option("--lab", lab, "talk to the agent of this `cnikitctl lab` (its first running node)")
+  app.add_option("--lab", options.lab, "talk to the agent of this `cnikitctl lab` (its first running node)")
       ->each([&options](const std::string& name) { options.socket = cnikit::ctl::labAgentSocket(name); });
 
   int exitCode = 0;
@@ -27,6 +26,7 @@ int main(int argc, char** argv) {
   cnikit::ctl::registerLabCommands(app, options, exitCode);
   cnikit::ctl::registerBackendCommands(app, options, exitCode);
   cnikit::ctl::registerConformanceCommands(app, options, exitCode);
+  cnikit::ctl::registerDiagCommands(app, options, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

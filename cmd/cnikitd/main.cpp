@@ -3,11 +3,12 @@
 #include <iostream>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "core/agent/Agent.hpp"
+#include "core/agent/RecentLog.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"cnikitd: the cnikit node agent"};
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("cnikitd"));
+  cnikit::agent::keepRecentLog();  // for `cnikitctl diag`
   // Signals are taken by one thread with sigwait, so the agent stops cleanly.
   sigset_t signals;
   sigemptyset(&signals);

@@ -13,6 +13,7 @@
 
 #include "core/agent/LocalNode.hpp"
 #include "core/agent/ObjectService.hpp"
+#include "core/agent/Diagnostics.hpp"
 #include "core/agent/Underlay.hpp"
 #include "core/plugin/BackendInstance.hpp"
 #include "core/plugin/HostServices.hpp"
@@ -327,6 +328,7 @@ json Agent::dispatch(const json& request) {
   }
   if (method == rpc::kStatusMethod) return status();
   if (method == rpc::kIpamListMethod) return ipamList();
+  if (method == rpc::kDiagMethod) return agentDiagnostics(config_, *store_, metrics_.serialize());
   if (method == rpc::kVersionMethod)
     return {{"version", kAgentVersion},
             {"abi", std::to_string(CNIKIT_ABI_MAJOR) + "." + std::to_string(CNIKIT_ABI_MINOR)}};

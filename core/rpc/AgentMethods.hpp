@@ -13,6 +13,8 @@ inline constexpr const char* kStatusMethod = "status";
 inline constexpr const char* kIpamListMethod = "ipam.list";
 // -> {"version", "abi"}.
 inline constexpr const char* kVersionMethod = "version";
+// {} -> {config, store, log, metrics}: the agent's part of `cnikitctl diag` (core/agent/Diagnostics).
+inline constexpr const char* kDiagMethod = "diag";
 // -> {"released": [...]}: addresses of pods whose network namespace is gone.
 inline constexpr const char* kGcNamespacesMethod = "gc.namespaces";
 // The node leaves the cluster: pods released, backends shut down with TEARDOWN, the node's

@@ -4,10 +4,15 @@
 // nodes hold the routes the mode calls for.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "tests/e2e/TestLab.hpp"
+#include "tests/support/Command.hpp"
 #include "tools/lab/LabPaths.hpp"
 #include "tools/lab/Process.hpp"
-#include "tests/e2e/TestLab.hpp"
 
 namespace cnikit::e2e {
 namespace {
@@ -18,6 +23,48 @@ class LabConnectivity : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() { sweepStaleLabs(); }
 };
+
+// `cnikitctl diag --lab`: a directory per node with the agent's and the kernel's state, and no
+// secret of the node's secrets directory anywhere in it.
+void expectDiagBundle(const TestLab& lab) {
+  const auto state = lab.state();
+  const std::string secret = "e2e-secret-" + std::to_string(::getpid());
+  for (const auto& node : state.nodes) {
+    auto dir = std::filesystem::path(node.dir) / "state" / "secrets";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "mesh-password") << secret;
+  }
+  const auto work = std::filesystem::temp_directory_path() / ("cnikit-e2e-diag-" + lab.name());
+  std::filesystem::remove_all(work);
+  std::filesystem::create_directories(work);
+  auto diag = lab.ctl({"--lab", lab.name(), "diag", "--out", (work / "bundle.tar.gz").string()});
+  EXPECT_EQ(diag.exitCode, 0) << diag.describe();
+  auto untar = testing::run({"tar", "-C", work.string(), "-xzf", (work / "bundle.tar.gz").string()});
+  ASSERT_EQ(untar.exitCode, 0) << untar.describe();
+  std::filesystem::path root;
+  for (const auto& entry : std::filesystem::directory_iterator(work))
+    if (entry.is_directory()) root = entry.path();
+  ASSERT_FALSE(root.empty());
+  auto read = [](const std::filesystem::path& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  for (const auto& node : state.nodes) {
+    const auto nodeDir = root / node.name;
+    for (const char* file :
+         {"status.json", "config.json", "store.json", "agent-recent.log", "metrics.txt", "links.json", "addresses.json",
+          "routes-ipv4.json", "routes-ipv6.json", "neighbours.json", "fdb.json", "iptables-legacy.txt", "sysctl.txt"})
+      EXPECT_TRUE(std::filesystem::exists(nodeDir / file)) << node.name << " has no " << file;
+    EXPECT_EQ(read(nodeDir / "errors.txt"), "") << node.name;
+    // Its own namespace, not the caller's: the node's underlay address and VXLAN device.
+    EXPECT_NE(read(nodeDir / "addresses.json").find(node.underlayIpv4), std::string::npos) << node.name;
+    EXPECT_NE(read(nodeDir / "links.json").find("flannel.1"), std::string::npos) << node.name;
+    EXPECT_NE(read(nodeDir / "store.json").find("/cnikit/v1/nodes/" + node.name), std::string::npos) << node.name;
+    for (const auto& entry : std::filesystem::directory_iterator(nodeDir))
+      EXPECT_EQ(read(entry.path()).find(secret), std::string::npos) << entry.path() << " holds a secret";
+  }
+  std::filesystem::remove_all(work);
+}
 
 TEST_P(LabConnectivity, PodsOnEveryNodeReachEachOther) {
   const std::string mode = GetParam();
@@ -83,6 +130,8 @@ TEST_P(LabConnectivity, PodsOnEveryNodeReachEachOther) {
     EXPECT_NE(routes.find(subnet2 + " via 10.250.0.12 dev eth0"), std::string::npos) << routes;
     EXPECT_EQ(routes.find("flannel.1"), std::string::npos) << routes;
   }
+
+  if (mode == "vxlan") expectDiagBundle(lab);
 
   // The probe can fail: with y/c's server stopped, nothing reaches y/c, on either protocol.
   auto* c = state.pod("y/c");
