@@ -44,10 +44,14 @@ std::string dnatDestination(const Backend& backend, Family family) {
 
 // The balancing chain over `backends` (SVC or SVL): equal shares by successive draws, after
 // the affinity look-ups that send a known client back to its backend.
-std::vector<IptablesRule> balance(const Service& service, const std::string& key,
+std::vector<IptablesRule> balance(const Service& service, const std::string& key, const ServicePort& port,
+                                  const std::vector<std::string>& clusterIPs,
                                   const std::vector<const Backend*>& backends) {
   std::vector<IptablesRule> out;
-  out.push_back(toolkit::ruleTo(kMarkNonPodChain));
+  // Clients outside the pods (the node itself, hosts) reaching a cluster IP are masqueraded,
+  // so replies come back through this node; external frontends decide that in EXT.
+  for (const auto& ip : clusterIPs)
+    out.push_back(frontend(ip, protocolNumber(port.protocol), port.port, kMarkNonPodChain));
   if (service.clientIpAffinity)
     for (const Backend* backend : backends) {
       const std::string sep = endpointChainName(key, *backend);
@@ -224,8 +228,8 @@ ServiceRules buildServiceRules(const Service& service, Family family, const Node
       if (!extRules.empty()) out.chains[ext] = std::move(extRules);
     }
 
-    if (useSvc) out.chains[svc] = balance(service, key, all);
-    if (useSvl) out.chains[svl] = balance(service, key, local);
+    if (useSvc) out.chains[svc] = balance(service, key, port, clusterIPs, all);
+    if (useSvl) out.chains[svl] = balance(service, key, port, clusterIPs, local);
     const auto& used = useSvc ? all : local;
     if (!useSvc && !useSvl) continue;
     for (const Backend* backend : used) {

@@ -12,7 +12,8 @@
 //   CNIKIT-EXT-<h>:  -s <pod cidr> -> CNIKIT-SVC-<h>      (pods reaching an external frontend)
 //                    Cluster: MARK masquerade; -> CNIKIT-SVC-<h>
 //                    Local:   -> CNIKIT-SVL-<h>           (the client's address is kept)
-//   CNIKIT-SVC-<h>:  -> CNIKIT-MARK-NONPOD                (masquerade clients outside the pods)
+//   CNIKIT-SVC-<h>:  -d <clusterIP> -p <proto> --dport <port> -> CNIKIT-MARK-NONPOD
+//                                                        (masquerade non-pod clients of a cluster IP)
 //                    [affinity] -m recent --rcheck --seconds T --reap --name <sep> -> <sep>
 //                    -m statistic --probability 1/n -> CNIKIT-SEP-<h>, 1/(n-1), ..., last plain
 //   CNIKIT-SVL-<h>:  the same over the local ready backends only

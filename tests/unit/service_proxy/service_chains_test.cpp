@@ -41,6 +41,8 @@ NodeContext node() {
 }
 
 const std::string kKey = "default/web:http/TCP";
+// Only clients reaching the cluster IP from outside the pods are masqueraded by SVC/SVL.
+const std::string kNonPod = "-d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j CNIKIT-MARK-NONPOD";
 std::string svc() { return serviceChainName(kKey); }
 std::string svl() { return localChainName(kKey); }
 std::string ext() { return externalChainName(kKey); }
@@ -87,7 +89,7 @@ TEST(ServiceChains, ClusterIpWithThreeBackendsBalancesEquallyAndMarksHairpin) {
           {"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
            " cluster IP\" -j " + svc()},
           {{svc(),
-            {"-j CNIKIT-MARK-NONPOD", "-m statistic --mode random --probability 0.33333333349 -j " + sep("10.244.1.5"),
+            {kNonPod, "-m statistic --mode random --probability 0.33333333349 -j " + sep("10.244.1.5"),
              "-m statistic --mode random --probability 0.50000000000 -j " + sep("10.244.2.6"),
              "-j " + sep("10.244.3.7")}},
            {sep("10.244.1.5"),
@@ -104,8 +106,10 @@ TEST(ServiceChains, ClusterIpWithThreeBackendsBalancesEquallyAndMarksHairpin) {
 TEST(ServiceChains, NotReadyBackendsGetNoNewConnections) {
   auto s = web({backend("10.244.1.5"), backend("10.244.2.6", false, false)});
   auto rules = buildServiceRules(s, Family::V4, node(), {});
-  EXPECT_EQ(rules.chains.at(svc()),
-            (std::vector<IptablesRule>{toolkit::ruleTo(kMarkNonPodChain), toolkit::ruleTo(sep("10.244.1.5"))}));
+  const auto& chain = rules.chains.at(svc());
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(render(chain[0], Family::V4), kNonPod);
+  EXPECT_EQ(chain[1], toolkit::ruleTo(sep("10.244.1.5")));
   EXPECT_FALSE(rules.chains.count(sep("10.244.2.6")));
 }
 
@@ -115,20 +119,19 @@ TEST(ServiceChains, ClientIpAffinityChecksTheRecentListBeforeDrawing) {
   s.affinityTimeoutSeconds = 600;
   const std::string a = sep("10.244.1.5"), b = sep("10.244.2.6");
   const std::string mask = " --mask 255.255.255.255 --rsource";
-  EXPECT_EQ(
-      lines(s),
-      expect({"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
-              " cluster IP\" -j " + svc()},
-             {{svc(),
-               {"-j CNIKIT-MARK-NONPOD", "-m recent --rcheck --seconds 600 --reap --name " + a + mask + " -j " + a,
-                "-m recent --rcheck --seconds 600 --reap --name " + b + mask + " -j " + b,
-                "-m statistic --mode random --probability 0.50000000000 -j " + a, "-j " + b}},
-              {a,
-               {"-s 10.244.1.5/32 -j MARK --set-xmark 0x4000/0x4000",
-                "-p tcp -m recent --set --name " + a + mask + " -j DNAT --to-destination 10.244.1.5:8080"}},
-              {b,
-               {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000",
-                "-p tcp -m recent --set --name " + b + mask + " -j DNAT --to-destination 10.244.2.6:8080"}}}));
+  EXPECT_EQ(lines(s),
+            expect({"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
+                    " cluster IP\" -j " + svc()},
+                   {{svc(),
+                     {kNonPod, "-m recent --rcheck --seconds 600 --reap --name " + a + mask + " -j " + a,
+                      "-m recent --rcheck --seconds 600 --reap --name " + b + mask + " -j " + b,
+                      "-m statistic --mode random --probability 0.50000000000 -j " + a, "-j " + b}},
+                    {a,
+                     {"-s 10.244.1.5/32 -j MARK --set-xmark 0x4000/0x4000",
+                      "-p tcp -m recent --set --name " + a + mask + " -j DNAT --to-destination 10.244.1.5:8080"}},
+                    {b,
+                     {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000",
+                      "-p tcp -m recent --set --name " + b + mask + " -j DNAT --to-destination 10.244.2.6:8080"}}}));
 }
 
 TEST(ServiceChains, NodePortWithExternalPolicyLocalKeepsTheSourceAndUsesLocalBackends) {
@@ -149,10 +152,8 @@ TEST(ServiceChains, NodePortWithExternalPolicyLocalKeepsTheSourceAndUsesLocalBac
             {"-s 10.244.1.5/32 -j MARK --set-xmark 0x4000/0x4000", "-p tcp -j DNAT --to-destination 10.244.1.5:8080"}},
            {remote,
             {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000", "-p tcp -j DNAT --to-destination 10.244.2.6:8080"}},
-           {svc(),
-            {"-j CNIKIT-MARK-NONPOD", "-m statistic --mode random --probability 0.50000000000 -j " + local,
-             "-j " + remote}},
-           {svl(), {"-j CNIKIT-MARK-NONPOD", "-j " + local}}}));
+           {svc(), {kNonPod, "-m statistic --mode random --probability 0.50000000000 -j " + local, "-j " + remote}},
+           {svl(), {kNonPod, "-j " + local}}}));
 }
 
 TEST(ServiceChains, NodePortWithExternalPolicyClusterMasquerades) {
@@ -184,7 +185,7 @@ TEST(ServiceChains, ExternalPolicyLocalWithoutLocalBackendRejectsOutsiders) {
                          {sep("10.244.2.6"),
                           {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000",
                            "-p tcp -j DNAT --to-destination 10.244.2.6:8080"}},
-                         {svc(), {"-j CNIKIT-MARK-NONPOD", "-j " + sep("10.244.2.6")}}},
+                         {svc(), {kNonPod, "-j " + sep("10.244.2.6")}}},
                         {"-d 192.168.50.200/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
                              " has no backend\" -j REJECT --reject-with icmp-port-unreachable",
                          "-d 192.168.50.2/32 -p tcp -m tcp --dport 30080 -m comment --comment \"" + kKey +
@@ -227,13 +228,16 @@ TEST(ServiceChains, DualStackKeepsEachFamilyToItsOwnBackends) {
   auto v6 = buildServiceRules(s, Family::V6, node(), {});
   EXPECT_EQ(v4.chains.at(svc()).back().target, sep("10.244.1.5"));
   EXPECT_EQ(v6.chains.at(svc()).back().target, endpointChainName(kKey, backend("fd00:10:244:1::5")));
-  EXPECT_EQ(lines(s, Family::V6),
-            expect({"-A CNIKIT-SVCS-0A -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
-                    " cluster IP\" -j " + svc()},
-                   {{svc(), {"-j CNIKIT-MARK-NONPOD", "-j " + sep("fd00:10:244:1::5")}},
-                    {sep("fd00:10:244:1::5"),
-                     {"-s fd00:10:244:1::5/128 -j MARK --set-xmark 0x4000/0x4000",
-                      "-p tcp -j DNAT --to-destination [fd00:10:244:1::5]:8080"}}}));
+  EXPECT_EQ(
+      lines(s, Family::V6),
+      expect(
+          {"-A CNIKIT-SVCS-0A -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
+           " cluster IP\" -j " + svc()},
+          {{svc(),
+            {"-d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -j CNIKIT-MARK-NONPOD", "-j " + sep("fd00:10:244:1::5")}},
+           {sep("fd00:10:244:1::5"),
+            {"-s fd00:10:244:1::5/128 -j MARK --set-xmark 0x4000/0x4000",
+             "-p tcp -j DNAT --to-destination [fd00:10:244:1::5]:8080"}}}));
 }
 
 TEST(ServiceChains, SharedChains) {
