@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -378,10 +379,15 @@ class ServiceIptables : public ::testing::Test {
   void apply(const ServiceChanges& changed) {
     nodeThread_->call([&] { proxy_->apply(context_, table_, changed); });
   }
+  // The rules of a table in both families (iptables-save lines without comments and
+  // counters, which traffic changes).
   std::string save(const char* table) {
     std::string out;
-    for (const char* tool : {"iptables-legacy-save", "ip6tables-legacy-save"})
-      out += testing::runInNetns(node_->path(), {tool, "-t", table}).out;
+    for (const char* tool : {"iptables-legacy-save", "ip6tables-legacy-save"}) {
+      std::istringstream lines(testing::runInNetns(node_->path(), {tool, "-t", table}).out);
+      for (std::string line; std::getline(lines, line);)
+        if (!line.empty() && line[0] != '#' && line[0] != ':') out += line + "\n";
+    }
     return out;
   }
 
@@ -516,6 +522,12 @@ TEST_F(ServiceIptables, RemovingServicesRemovesEveryRule) {
   put(s);
   put(service("gone-empty", "10.96.0.18", {}));
   ASSERT_NE(save("nat").find("CNIKIT-SVC-"), std::string::npos);
+  // The iptables tools read back what libiptc wrote, every match and target.
+  const std::string nat = save("nat");
+  EXPECT_EQ(nat.find("unsupported"), std::string::npos) << nat;
+  EXPECT_NE(nat.find("-j DNAT --to-destination 10.60.0.11:8080"), std::string::npos) << nat;
+  EXPECT_NE(nat.find("-j DNAT --to-destination [fd60::12]:8080"), std::string::npos) << nat;
+  EXPECT_NE(nat.find("-m recent --update --seconds 10800 --reap --name CNIKIT-AFF-"), std::string::npos) << nat;
   ASSERT_NE(save("filter").find("CNIKIT-SVC-REJECT"), std::string::npos);
   auto explain = proxy_->explain("default/gone");
   ASSERT_FALSE(explain.is_null());
@@ -563,16 +575,16 @@ TEST_F(ServiceIptables, RestartedProxyReconcilesWithoutRewritingAndKeepsConnecti
   proxy_ = nodeThread_->call([] { return std::make_unique<IptablesServiceProxy>(); });
   nodeThread_->call([&] { proxy_->sync(context_, table_); });
   stats = proxy_->lastUpdate();
-  EXPECT_GT(stats.chainsWritten, 0);
-  EXPECT_LE(stats.chainsWritten, 3);  // SVC + the new SEP (+ nothing else)
-  EXPECT_EQ(stats.chainsDeleted, 1);  // the old SEP
+  // Its SVC chain, and CNIKIT-POSTROUTING (10.60.0.13 no longer needs a hairpin rule).
+  EXPECT_EQ(stats.chainsWritten, 2);
+  EXPECT_EQ(stats.chainsDeleted, 0);
   EXPECT_TRUE(connection.echoes("after resync\n"));
   EXPECT_EQ(ask(outside_->path(), kNodeAddress, 30083).pod(), "b");
 
   // A chain of ours that nothing wants (an earlier run's) goes at a sync.
-  mustRun({"ip", "netns", "exec", node_->name(), "iptables-legacy", "-t", "nat", "-N", "CNIKIT-SEP-0000000000000000"});
+  mustRun({"ip", "netns", "exec", node_->name(), "iptables-legacy", "-t", "nat", "-N", "CNIKIT-SVC-0000000000000000"});
   nodeThread_->call([&] { proxy_->sync(context_, table_); });
-  EXPECT_EQ(save("nat").find("CNIKIT-SEP-0000000000000000"), std::string::npos);
+  EXPECT_EQ(save("nat").find("CNIKIT-SVC-0000000000000000"), std::string::npos);
 }
 
 TEST_F(ServiceIptables, StatusAndIncrementalStats) {
@@ -580,12 +592,12 @@ TEST_F(ServiceIptables, StatusAndIncrementalStats) {
     table_["default/s" + std::to_string(i)] = service("s" + std::to_string(i), "10.96.1." + std::to_string(i + 1),
                                                       {backend("10.60.0.11"), backend("10.60.0.12")});
   nodeThread_->call([&] { proxy_->sync(context_, table_); });
-  EXPECT_EQ(proxy_->lastUpdate().chainsWritten, 20 * 3 + 20 + 3);  // SVC + 2 SEP each, shards, shared
+  EXPECT_EQ(proxy_->lastUpdate().chainsWritten, 20 + 20 + 3);  // SVC each, shards, shared
   table_.at("default/s7").ports[0].backends.pop_back();
   apply({"default/s7"});
   auto stats = proxy_->lastUpdate();
   EXPECT_EQ(stats.chainsWritten, 1);  // s7's SVC chain
-  EXPECT_EQ(stats.chainsDeleted, 1);  // its second SEP
+  EXPECT_EQ(stats.chainsDeleted, 0);
   EXPECT_EQ(stats.commits, 1);
   auto status = proxy_->status();
   EXPECT_EQ(status["services"]["ipv4"], 20);

@@ -42,30 +42,40 @@ std::string dnatDestination(const Backend& backend, Family family) {
   return family == Family::V4 ? backend.address + ":" + port : "[" + backend.address + "]:" + port;
 }
 
-// The balancing chain over `backends` (SVC or SVL): equal shares by successive draws, after
-// the affinity look-ups that send a known client back to its backend.
+// The balancing chain over `backends` (SVC or SVL): the non-pod masquerade for cluster IPs,
+// the affinity look-ups that send a known client back to its backend (refreshing its entry),
+// then equal shares by successive draws, each DNAT in place (no chain per backend: every
+// chain costs the table two more entries, and the whole table is what a commit replaces).
 std::vector<IptablesRule> balance(const Service& service, const std::string& key, const ServicePort& port,
                                   const std::vector<std::string>& clusterIPs,
-                                  const std::vector<const Backend*>& backends) {
+                                  const std::vector<const Backend*>& backends, Family family) {
+  const uint8_t protocol = protocolNumber(port.protocol);
   std::vector<IptablesRule> out;
   // Clients outside the pods (the node itself, hosts) reaching a cluster IP are masqueraded,
   // so replies come back through this node; external frontends decide that in EXT.
-  for (const auto& ip : clusterIPs)
-    out.push_back(frontend(ip, protocolNumber(port.protocol), port.port, kMarkNonPodChain));
+  for (const auto& ip : clusterIPs) out.push_back(frontend(ip, protocol, port.port, kMarkNonPodChain));
+  auto dnat = [&](const Backend& backend) {
+    IptablesRule rule = toolkit::ruleTo("DNAT");
+    rule.protocol = protocol;
+    rule.toDestination = dnatDestination(backend, family);
+    return rule;
+  };
   if (service.clientIpAffinity)
     for (const Backend* backend : backends) {
-      const std::string sep = endpointChainName(key, *backend);
-      IptablesRule rule = toolkit::ruleTo(sep);
-      rule.recent = toolkit::RecentMatch{.name = sep,
+      IptablesRule rule = dnat(*backend);
+      rule.recent = toolkit::RecentMatch{.name = affinityListName(key, *backend),
                                          .set = false,
+                                         .update = true,
                                          .seconds = service.affinityTimeoutSeconds,
                                          .reap = service.affinityTimeoutSeconds > 0};
       out.push_back(rule);
     }
   const size_t n = backends.size();
   for (size_t i = 0; i < n; ++i) {
-    IptablesRule rule = toolkit::ruleTo(endpointChainName(key, *backends[i]));
+    IptablesRule rule = dnat(*backends[i]);
     if (i + 1 < n) rule.probability = 1.0 / static_cast<double>(n - i);
+    if (service.clientIpAffinity)
+      rule.recent = toolkit::RecentMatch{.name = affinityListName(key, *backends[i]), .set = true};
     out.push_back(rule);
   }
   return out;
@@ -83,8 +93,8 @@ std::string portKey(const Service& service, const ServicePort& port) {
 std::string serviceChainName(const std::string& portKey) { return kServiceChainPrefix + stableHashHex(portKey); }
 std::string localChainName(const std::string& portKey) { return kLocalChainPrefix + stableHashHex(portKey); }
 std::string externalChainName(const std::string& portKey) { return kExternalChainPrefix + stableHashHex(portKey); }
-std::string endpointChainName(const std::string& portKey, const Backend& backend) {
-  return kEndpointChainPrefix + stableHashHex(portKey + "->" + backend.address + ":" + std::to_string(backend.port));
+std::string affinityListName(const std::string& portKey, const Backend& backend) {
+  return kAffinityListPrefix + stableHashHex(portKey + "->" + backend.address + ":" + std::to_string(backend.port));
 }
 
 std::string shardChainName(uint8_t shard) {
@@ -104,7 +114,7 @@ uint8_t shardOf(const std::string& address) {
 }
 
 bool isServiceOwnedChain(const std::string& chain) {
-  for (const char* prefix : {kServiceChainPrefix, kLocalChainPrefix, kExternalChainPrefix, kEndpointChainPrefix})
+  for (const char* prefix : {kServiceChainPrefix, kLocalChainPrefix, kExternalChainPrefix})
     if (chain.rfind(prefix, 0) == 0 && chain != kRejectChain) return true;
   return false;
 }
@@ -127,6 +137,11 @@ std::vector<std::string> renderLines(const ServiceRules& rules, Family family) {
   for (const auto& [chain, chainRules] : rules.chains) {
     lines.push_back("-N " + chain);
     for (const auto& rule : chainRules) lines.push_back("-A " + chain + " " + render(rule, family));
+  }
+  for (const auto& address : rules.hairpinAddresses) {
+    IptablesRule hairpin = toolkit::ruleTo("MASQUERADE");
+    hairpin.source = hairpin.destination = address;
+    lines.push_back(std::string("-A ") + kPostroutingChain + " " + render(hairpin, family));
   }
   for (const auto& rule : rules.rejectEntries)
     lines.push_back(std::string("-t filter -A ") + kRejectChain + " " + render(rule, family));
@@ -228,23 +243,11 @@ ServiceRules buildServiceRules(const Service& service, Family family, const Node
       if (!extRules.empty()) out.chains[ext] = std::move(extRules);
     }
 
-    if (useSvc) out.chains[svc] = balance(service, key, port, clusterIPs, all);
-    if (useSvl) out.chains[svl] = balance(service, key, port, clusterIPs, local);
-    const auto& used = useSvc ? all : local;
-    if (!useSvc && !useSvl) continue;
-    for (const Backend* backend : used) {
-      const std::string sep = endpointChainName(key, *backend);
-      std::vector<IptablesRule> rules;
-      IptablesRule hairpin = markMasquerade(options);
-      hairpin.source = backend->address;
-      rules.push_back(hairpin);
-      IptablesRule dnat = toolkit::ruleTo("DNAT");
-      dnat.protocol = protocol;
-      dnat.toDestination = dnatDestination(*backend, family);
-      if (service.clientIpAffinity) dnat.recent = toolkit::RecentMatch{.name = sep, .set = true};
-      rules.push_back(dnat);
-      out.chains[sep] = std::move(rules);
-    }
+    if (useSvc) out.chains[svc] = balance(service, key, port, clusterIPs, all, family);
+    if (useSvl) out.chains[svl] = balance(service, key, port, clusterIPs, local, family);
+    // Hairpin (a pod reaching itself through the Service) is only possible for local pods.
+    for (const Backend* backend : useSvc ? all : local)
+      if (backend->local && (useSvc || useSvl)) out.hairpinAddresses.insert(backend->address);
   }
   return out;
 }
@@ -270,10 +273,18 @@ std::vector<IptablesRule> buildServicesDispatch(const std::vector<uint8_t>& shar
   return out;
 }
 
-std::vector<IptablesRule> buildPostrouting(const ChainOptions& options) {
-  IptablesRule rule = toolkit::ruleTo("MASQUERADE");
-  rule.mark = std::make_pair(options.masqueradeMark, options.masqueradeMark);
-  return {rule};
+std::vector<IptablesRule> buildPostrouting(const std::vector<std::string>& hairpinAddresses,
+                                           const ChainOptions& options) {
+  IptablesRule marked = toolkit::ruleTo("MASQUERADE");
+  marked.mark = std::make_pair(options.masqueradeMark, options.masqueradeMark);
+  std::vector<IptablesRule> out{marked};
+  // A local pod sent to itself by DNAT: masqueraded, or its reply would never leave the pod.
+  for (const auto& address : hairpinAddresses) {
+    IptablesRule rule = toolkit::ruleTo("MASQUERADE");
+    rule.source = rule.destination = address;
+    out.push_back(rule);
+  }
+  return out;
 }
 
 std::vector<IptablesRule> buildMarkNonPod(const NodeContext& node, Family family, const ChainOptions& options) {

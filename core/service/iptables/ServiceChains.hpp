@@ -14,13 +14,17 @@
 //                    Local:   -> CNIKIT-SVL-<h>           (the client's address is kept)
 //   CNIKIT-SVC-<h>:  -d <clusterIP> -p <proto> --dport <port> -> CNIKIT-MARK-NONPOD
 //                                                        (masquerade non-pod clients of a cluster IP)
-//                    [affinity] -m recent --rcheck --seconds T --reap --name <sep> -> <sep>
-//                    -m statistic --probability 1/n -> CNIKIT-SEP-<h>, 1/(n-1), ..., last plain
+//                    [affinity] -m recent --update --seconds T --reap --name CNIKIT-AFF-<h>
+//                               DNAT --to <that backend>   (one per backend)
+//                    -m statistic --probability 1/n [-m recent --set --name CNIKIT-AFF-<h>]
+//                               DNAT --to <backend 1>, then 1/(n-1), ..., the last one plain
 //   CNIKIT-SVL-<h>:  the same over the local ready backends only
-//   CNIKIT-SEP-<h>:  -s <backend> MARK masquerade         (hairpin: a pod reaching itself)
-//                    [affinity] -m recent --set --name <sep>; -p <proto> DNAT --to <backend>
 //   CNIKIT-MARK-NONPOD: -s <pod cidr> RETURN ...; MARK masquerade
-//   POSTROUTING -> CNIKIT-POSTROUTING: -m mark --mark M/M MASQUERADE
+//   POSTROUTING -> CNIKIT-POSTROUTING: -m mark --mark M/M MASQUERADE;
+//                    -s <local backend> -d <same> MASQUERADE   (hairpin: a pod reaching itself)
+//
+// Unlike kube-proxy there is no chain per backend: a chain costs two table entries of its
+// own, and every update (libiptc) replaces the whole table, so the table is kept small.
 //   filter: INPUT, FORWARD, OUTPUT -> CNIKIT-SVC-REJECT:
 //     -d <frontend> -p <proto> --dport <port> REJECT icmp-port-unreachable
 //     (a frontend with no backend to use: fast refusal instead of a black hole)
@@ -29,6 +33,7 @@
 // Service) and let a change rewrite one small shard instead of a chain of every Service.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,7 +54,7 @@ inline constexpr const char* kRejectChain = "CNIKIT-SVC-REJECT";  // filter tabl
 inline constexpr const char* kServiceChainPrefix = "CNIKIT-SVC-";
 inline constexpr const char* kLocalChainPrefix = "CNIKIT-SVL-";
 inline constexpr const char* kExternalChainPrefix = "CNIKIT-EXT-";
-inline constexpr const char* kEndpointChainPrefix = "CNIKIT-SEP-";
+inline constexpr const char* kAffinityListPrefix = "CNIKIT-AFF-";  // xt_recent lists
 
 struct ChainOptions {
   uint32_t masqueradeMark = 0x4000;  // the fwmark bit that asks CNIKIT-POSTROUTING to masquerade
@@ -62,11 +67,12 @@ std::string portKey(const Service& service, const ServicePort& port);
 std::string serviceChainName(const std::string& portKey);
 std::string localChainName(const std::string& portKey);
 std::string externalChainName(const std::string& portKey);
-std::string endpointChainName(const std::string& portKey, const Backend& backend);
+// The xt_recent list that remembers the clients of one backend (ClientIP affinity).
+std::string affinityListName(const std::string& portKey, const Backend& backend);
 std::string shardChainName(uint8_t shard);
 // The dispatch shard of a frontend address: its last byte.
 uint8_t shardOf(const std::string& address);
-// Whether a chain name is one of the per-Service chains (SVC, SVL, EXT, SEP) or a shard.
+// Whether a chain name is one of the per-Service chains (SVC, SVL, EXT) or a shard.
 bool isServiceOwnedChain(const std::string& chain);
 bool isShardChain(const std::string& chain);
 
@@ -76,15 +82,18 @@ struct ServiceRules {
   std::map<uint8_t, std::vector<IptablesRule>> shardEntries;
   std::vector<IptablesRule> nodePortEntries;
   std::vector<IptablesRule> rejectEntries;  // filter table
+  std::set<std::string> hairpinAddresses;   // local backends it may send a pod back to
   bool empty() const {
-    return chains.empty() && shardEntries.empty() && nodePortEntries.empty() && rejectEntries.empty();
+    return chains.empty() && shardEntries.empty() && nodePortEntries.empty() && rejectEntries.empty() &&
+           hairpinAddresses.empty();
   }
   size_t ruleCount() const;
   bool operator==(const ServiceRules&) const = default;
 };
 
 // iptables-save lines: its dispatch entries, node-port entries, "-N"/"-A" of its own chains,
-// then its reject entries prefixed "-t filter ".
+// its hairpin rules (in the shared CNIKIT-POSTROUTING), then its reject entries prefixed
+// "-t filter ".
 std::vector<std::string> renderLines(const ServiceRules& rules, Family family);
 
 ServiceRules buildServiceRules(const Service& service, Family family, const NodeContext& node,
@@ -93,7 +102,8 @@ ServiceRules buildServiceRules(const Service& service, Family family, const Node
 // The shared chains' fixed parts.
 std::vector<IptablesRule> buildServicesDispatch(const std::vector<uint8_t>& shards, const NodeContext& node,
                                                 Family family, bool anyNodePorts);
-std::vector<IptablesRule> buildPostrouting(const ChainOptions& options);
+std::vector<IptablesRule> buildPostrouting(const std::vector<std::string>& hairpinAddresses,
+                                           const ChainOptions& options);
 std::vector<IptablesRule> buildMarkNonPod(const NodeContext& node, Family family, const ChainOptions& options);
 
 }  // namespace cnikit::service::iptables

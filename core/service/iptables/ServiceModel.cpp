@@ -43,6 +43,7 @@ FamilyPlan FamilyModel::plan(Family family, const NodeContext& node, const Chain
   plan.shardMembers = shardMembers_;
   plan.nodePortMembers = nodePortMembers_;
   plan.rejectMembers = rejectMembers_;
+  plan.hairpinMembers = hairpinMembers_;
   for (const auto& [key, rules] : plan.updates) {
     auto old = services_.find(key);
     const ServiceRules& before = old == services_.end() ? kNoServiceRules : old->second;
@@ -59,6 +60,13 @@ FamilyPlan FamilyModel::plan(Family family, const NodeContext& node, const Chain
     if (before.rejectEntries != rules.rejectEntries) plan.rejectChanged = true;
     setMember(plan.nodePortMembers, key, !rules.nodePortEntries.empty());
     setMember(plan.rejectMembers, key, !rules.rejectEntries.empty());
+    std::set<std::string> addresses = before.hairpinAddresses;
+    addresses.insert(rules.hairpinAddresses.begin(), rules.hairpinAddresses.end());
+    for (const auto& address : addresses) {
+      auto& members = plan.hairpinMembers[address];
+      setMember(members, key, rules.hairpinAddresses.count(address) > 0);
+      if (members.empty()) plan.hairpinMembers.erase(address);
+    }
 
     // The Service's own chains: those that differ, and those it no longer has.
     for (const auto& [chain, chainRules] : rules.chains) {
@@ -108,10 +116,12 @@ FamilyPlan FamilyModel::plan(Family family, const NodeContext& node, const Chain
     const bool sameShards = before == shardList;
     if (full || !natHad || !sameShards || nodePortMembers_.empty() != plan.nodePortMembers.empty())
       plan.natWrites[kServicesChain] = buildServicesDispatch(shardList, node, family, !plan.nodePortMembers.empty());
-    if (full || !natHad) {
-      plan.natWrites[kPostroutingChain] = buildPostrouting(options);
-      plan.natWrites[kMarkNonPodChain] = buildMarkNonPod(node, family, options);
-    }
+    std::vector<std::string> hairpins, hairpinsBefore;
+    for (const auto& [address, members] : plan.hairpinMembers) hairpins.push_back(address);
+    for (const auto& [address, members] : hairpinMembers_) hairpinsBefore.push_back(address);
+    if (full || !natHad || hairpins != hairpinsBefore)
+      plan.natWrites[kPostroutingChain] = buildPostrouting(hairpins, options);
+    if (full || !natHad) plan.natWrites[kMarkNonPodChain] = buildMarkNonPod(node, family, options);
   } else {
     for (const char* chain : {kServicesChain, kPostroutingChain, kMarkNonPodChain, kNodePortsChain})
       plan.natRemoves.insert(chain);
@@ -137,6 +147,7 @@ void FamilyModel::accept(FamilyPlan&& plan) {
   shardMembers_ = std::move(plan.shardMembers);
   nodePortMembers_ = std::move(plan.nodePortMembers);
   rejectMembers_ = std::move(plan.rejectMembers);
+  hairpinMembers_ = std::move(plan.hairpinMembers);
 }
 
 }  // namespace cnikit::service::iptables

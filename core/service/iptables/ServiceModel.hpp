@@ -29,6 +29,7 @@ struct FamilyPlan {
   std::map<uint8_t, std::set<std::string>> shardMembers;
   std::set<std::string> nodePortMembers;
   std::set<std::string> rejectMembers;
+  std::map<std::string, std::set<std::string>> hairpinMembers;  // address -> Services
 };
 
 class FamilyModel {
@@ -55,6 +56,7 @@ class FamilyModel {
   std::map<uint8_t, std::set<std::string>> shardMembers_;
   std::set<std::string> nodePortMembers_;
   std::set<std::string> rejectMembers_;
+  std::map<std::string, std::set<std::string>> hairpinMembers_;
 };
 
 }  // namespace cnikit::service::iptables

@@ -46,7 +46,16 @@ const std::string kNonPod = "-d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j CNIKIT
 std::string svc() { return serviceChainName(kKey); }
 std::string svl() { return localChainName(kKey); }
 std::string ext() { return externalChainName(kKey); }
-std::string sep(const std::string& address) { return endpointChainName(kKey, backend(address)); }
+std::string aff(const std::string& address) { return affinityListName(kKey, backend(address)); }
+// "-p tcp [draw] -j DNAT --to-destination <address>:8080"
+std::string dnat(const std::string& address, const std::string& draw = "") {
+  const std::string to = address.find(':') == std::string::npos ? address : "[" + address + "]";
+  return "-p tcp " + (draw.empty() ? "" : "-m statistic --mode random --probability " + draw + " ") +
+         "-j DNAT --to-destination " + to + ":8080";
+}
+std::string hairpin(const std::string& address) {
+  return "-A CNIKIT-POSTROUTING -s " + address + "/32 -d " + address + "/32 -j MASQUERADE";
+}
 
 std::vector<std::string> lines(const Service& service, Family family = Family::V4) {
   return renderLines(buildServiceRules(service, family, node(), ChainOptions{}), family);
@@ -56,12 +65,14 @@ std::vector<std::string> lines(const Service& service, Family family = Family::V
 // expectation as a map from chain to its lines.
 std::vector<std::string> expect(const std::vector<std::string>& entries,
                                 const std::map<std::string, std::vector<std::string>>& chains,
-                                const std::vector<std::string>& rejects = {}) {
+                                const std::vector<std::string>& rejects = {},
+                                const std::vector<std::string>& hairpins = {}) {
   std::vector<std::string> out = entries;
   for (const auto& [chain, rules] : chains) {
     out.push_back("-N " + chain);
     for (const auto& rule : rules) out.push_back("-A " + chain + " " + rule);
   }
+  out.insert(out.end(), hairpins.begin(), hairpins.end());
   for (const auto& r : rejects) out.push_back("-t filter -A CNIKIT-SVC-REJECT " + r);
   return out;
 }
@@ -71,66 +82,60 @@ TEST(ServiceChains, NamesAreStableAndShort) {
   EXPECT_EQ(serviceChainName(kKey), "CNIKIT-SVC-" + policy::stableHashHex(kKey));
   EXPECT_NE(serviceChainName(kKey), serviceChainName("default/web:https/TCP"));
   EXPECT_NE(serviceChainName(kKey), serviceChainName("default/web:http/UDP"));
-  for (const auto& name : {svc(), svl(), ext(), sep("10.244.1.5"), shardChainName(255)})
+  for (const auto& name : {svc(), svl(), ext(), shardChainName(255)})
     EXPECT_LE(name.size(), 28u) << name;  // XT_EXTENSION_MAXNAMELEN - 1
+  EXPECT_NE(aff("10.244.1.5"), aff("10.244.2.6"));
   EXPECT_EQ(shardOf("10.96.3.77"), 77);
   EXPECT_EQ(shardOf("fd00::1:a"), 10);
-  EXPECT_TRUE(isServiceOwnedChain(sep("10.244.1.5")));
+  EXPECT_TRUE(isServiceOwnedChain(svc()));
+  EXPECT_TRUE(isServiceOwnedChain(ext()));
   EXPECT_FALSE(isServiceOwnedChain(kRejectChain));
   EXPECT_FALSE(isServiceOwnedChain(shardChainName(3)));
   EXPECT_TRUE(isShardChain(shardChainName(3)));
 }
 
-TEST(ServiceChains, ClusterIpWithThreeBackendsBalancesEquallyAndMarksHairpin) {
+TEST(ServiceChains, ClusterIpWithThreeBackendsBalancesEquallyAndMasqueradesHairpin) {
   auto s = web({backend("10.244.1.5", true), backend("10.244.2.6"), backend("10.244.3.7")});
-  EXPECT_EQ(
-      lines(s),
-      expect(
-          {"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
-           " cluster IP\" -j " + svc()},
-          {{svc(),
-            {kNonPod, "-m statistic --mode random --probability 0.33333333349 -j " + sep("10.244.1.5"),
-             "-m statistic --mode random --probability 0.50000000000 -j " + sep("10.244.2.6"),
-             "-j " + sep("10.244.3.7")}},
-           {sep("10.244.1.5"),
-            {"-s 10.244.1.5/32 -j MARK --set-xmark 0x4000/0x4000", "-p tcp -j DNAT --to-destination 10.244.1.5:8080"}},
-           {sep("10.244.2.6"),
-            {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000", "-p tcp -j DNAT --to-destination 10.244.2.6:8080"}},
-           {sep("10.244.3.7"),
-            {"-s 10.244.3.7/32 -j MARK --set-xmark 0x4000/0x4000",
-             "-p tcp -j DNAT --to-destination 10.244.3.7:8080"}}}));
+  EXPECT_EQ(lines(s), expect({"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" +
+                              kKey + " cluster IP\" -j " + svc()},
+                             {{svc(),
+                               {kNonPod, dnat("10.244.1.5", "0.33333333349"), dnat("10.244.2.6", "0.50000000000"),
+                                dnat("10.244.3.7")}}},
+                             {},
+                             // Only the local backend can be reached by itself.
+                             {hairpin("10.244.1.5")}));
   // No IPv6 cluster IP: nothing in IPv6.
   EXPECT_TRUE(buildServiceRules(s, Family::V6, node(), {}).empty());
 }
 
 TEST(ServiceChains, NotReadyBackendsGetNoNewConnections) {
-  auto s = web({backend("10.244.1.5"), backend("10.244.2.6", false, false)});
+  auto s = web({backend("10.244.1.5"), backend("10.244.2.6", true, false)});
   auto rules = buildServiceRules(s, Family::V4, node(), {});
-  const auto& chain = rules.chains.at(svc());
-  ASSERT_EQ(chain.size(), 2u);
-  EXPECT_EQ(render(chain[0], Family::V4), kNonPod);
-  EXPECT_EQ(chain[1], toolkit::ruleTo(sep("10.244.1.5")));
-  EXPECT_FALSE(rules.chains.count(sep("10.244.2.6")));
+  std::vector<std::string> got;
+  for (const auto& rule : rules.chains.at(svc())) got.push_back(render(rule, Family::V4));
+  EXPECT_EQ(got, (std::vector<std::string>{kNonPod, dnat("10.244.1.5")}));
+  EXPECT_TRUE(rules.hairpinAddresses.empty());
 }
 
 TEST(ServiceChains, ClientIpAffinityChecksTheRecentListBeforeDrawing) {
   auto s = web({backend("10.244.1.5"), backend("10.244.2.6")});
   s.clientIpAffinity = true;
   s.affinityTimeoutSeconds = 600;
-  const std::string a = sep("10.244.1.5"), b = sep("10.244.2.6");
+  const std::string a = aff("10.244.1.5"), b = aff("10.244.2.6");
   const std::string mask = " --mask 255.255.255.255 --rsource";
   EXPECT_EQ(lines(s),
             expect({"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
                     " cluster IP\" -j " + svc()},
                    {{svc(),
-                     {kNonPod, "-m recent --rcheck --seconds 600 --reap --name " + a + mask + " -j " + a,
-                      "-m recent --rcheck --seconds 600 --reap --name " + b + mask + " -j " + b,
-                      "-m statistic --mode random --probability 0.50000000000 -j " + a, "-j " + b}},
-                    {a,
-                     {"-s 10.244.1.5/32 -j MARK --set-xmark 0x4000/0x4000",
-                      "-p tcp -m recent --set --name " + a + mask + " -j DNAT --to-destination 10.244.1.5:8080"}},
-                    {b,
-                     {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000",
+                     {kNonPod,
+                      // A known client goes back to its backend and its entry is refreshed.
+                      "-p tcp -m recent --update --seconds 600 --reap --name " + a + mask +
+                          " -j DNAT --to-destination 10.244.1.5:8080",
+                      "-p tcp -m recent --update --seconds 600 --reap --name " + b + mask +
+                          " -j DNAT --to-destination 10.244.2.6:8080",
+                      // A new one draws, and the drawn backend remembers it.
+                      "-p tcp -m statistic --mode random --probability 0.50000000000 -m recent --set --name " + a +
+                          mask + " -j DNAT --to-destination 10.244.1.5:8080",
                       "-p tcp -m recent --set --name " + b + mask + " -j DNAT --to-destination 10.244.2.6:8080"}}}));
 }
 
@@ -138,22 +143,15 @@ TEST(ServiceChains, NodePortWithExternalPolicyLocalKeepsTheSourceAndUsesLocalBac
   auto s = web({backend("10.244.1.5", true), backend("10.244.2.6")});
   s.ports[0].nodePort = 30080;
   s.externalTrafficPolicy = TrafficPolicy::Local;
-  const std::string local = sep("10.244.1.5"), remote = sep("10.244.2.6");
-  EXPECT_EQ(
-      lines(s),
-      expect(
-          {"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
-               " cluster IP\" -j " + svc(),
-           "-A CNIKIT-NODEPORTS -p tcp -m tcp --dport 30080 -m comment --comment \"" + kKey + " node port\" -j " +
-               ext()},
-          {// Pods are served cluster-wide; everyone else by local backends, unmarked.
-           {ext(), {"-s 10.244.0.0/16 -j " + svc(), "-j " + svl()}},
-           {local,
-            {"-s 10.244.1.5/32 -j MARK --set-xmark 0x4000/0x4000", "-p tcp -j DNAT --to-destination 10.244.1.5:8080"}},
-           {remote,
-            {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000", "-p tcp -j DNAT --to-destination 10.244.2.6:8080"}},
-           {svc(), {kNonPod, "-m statistic --mode random --probability 0.50000000000 -j " + local, "-j " + remote}},
-           {svl(), {kNonPod, "-j " + local}}}));
+  EXPECT_EQ(lines(s), expect({"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment \"" +
+                                  kKey + " cluster IP\" -j " + svc(),
+                              "-A CNIKIT-NODEPORTS -p tcp -m tcp --dport 30080 -m comment --comment \"" + kKey +
+                                  " node port\" -j " + ext()},
+                             {// Pods are served cluster-wide; everyone else by local backends, unmarked.
+                              {ext(), {"-s 10.244.0.0/16 -j " + svc(), "-j " + svl()}},
+                              {svc(), {kNonPod, dnat("10.244.1.5", "0.50000000000"), dnat("10.244.2.6")}},
+                              {svl(), {kNonPod, dnat("10.244.1.5")}}},
+                             {}, {hairpin("10.244.1.5")}));
 }
 
 TEST(ServiceChains, NodePortWithExternalPolicyClusterMasquerades) {
@@ -181,11 +179,7 @@ TEST(ServiceChains, ExternalPolicyLocalWithoutLocalBackendRejectsOutsiders) {
                              kKey + " load balancer\" -j " + ext(),
                          "-A CNIKIT-NODEPORTS -p tcp -m tcp --dport 30080 -m comment --comment \"" + kKey +
                              " node port\" -j " + ext()},
-                        {{ext(), {"-s 10.244.0.0/16 -j " + svc()}},
-                         {sep("10.244.2.6"),
-                          {"-s 10.244.2.6/32 -j MARK --set-xmark 0x4000/0x4000",
-                           "-p tcp -j DNAT --to-destination 10.244.2.6:8080"}},
-                         {svc(), {kNonPod, "-j " + sep("10.244.2.6")}}},
+                        {{ext(), {"-s 10.244.0.0/16 -j " + svc()}}, {svc(), {kNonPod, dnat("10.244.2.6")}}},
                         {"-d 192.168.50.200/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
                              " has no backend\" -j REJECT --reject-with icmp-port-unreachable",
                          "-d 192.168.50.2/32 -p tcp -m tcp --dport 30080 -m comment --comment \"" + kKey +
@@ -198,7 +192,8 @@ TEST(ServiceChains, InternalPolicyLocalUsesOnlyLocalBackends) {
   auto rules = buildServiceRules(s, Family::V4, node(), {});
   EXPECT_EQ(rules.shardEntries.at(10).at(0).target, svl());
   EXPECT_FALSE(rules.chains.count(svc()));
-  EXPECT_FALSE(rules.chains.count(sep("10.244.2.6")));
+  ASSERT_EQ(rules.chains.at(svl()).size(), 2u);
+  EXPECT_EQ(render(rules.chains.at(svl())[1], Family::V4), dnat("10.244.1.5"));
   s.ports[0].backends = {backend("10.244.2.6")};
   rules = buildServiceRules(s, Family::V4, node(), {});
   EXPECT_TRUE(rules.chains.empty());
@@ -224,20 +219,16 @@ TEST(ServiceChains, NoBackendsRejectsEveryFrontendFast) {
 TEST(ServiceChains, DualStackKeepsEachFamilyToItsOwnBackends) {
   auto s = web({backend("10.244.1.5"), backend("fd00:10:244:1::5")});
   s.clusterIPs = {"10.96.0.10", "fd00:10:96::a"};
-  auto v4 = buildServiceRules(s, Family::V4, node(), {});
-  auto v6 = buildServiceRules(s, Family::V6, node(), {});
-  EXPECT_EQ(v4.chains.at(svc()).back().target, sep("10.244.1.5"));
-  EXPECT_EQ(v6.chains.at(svc()).back().target, endpointChainName(kKey, backend("fd00:10:244:1::5")));
+  EXPECT_EQ(lines(s, Family::V4), expect({"-A CNIKIT-SVCS-0A -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment "
+                                          "--comment \"" +
+                                          kKey + " cluster IP\" -j " + svc()},
+                                         {{svc(), {kNonPod, dnat("10.244.1.5")}}}));
   EXPECT_EQ(
       lines(s, Family::V6),
-      expect(
-          {"-A CNIKIT-SVCS-0A -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
-           " cluster IP\" -j " + svc()},
-          {{svc(),
-            {"-d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -j CNIKIT-MARK-NONPOD", "-j " + sep("fd00:10:244:1::5")}},
-           {sep("fd00:10:244:1::5"),
-            {"-s fd00:10:244:1::5/128 -j MARK --set-xmark 0x4000/0x4000",
-             "-p tcp -j DNAT --to-destination [fd00:10:244:1::5]:8080"}}}));
+      expect({"-A CNIKIT-SVCS-0A -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
+              " cluster IP\" -j " + svc()},
+             {{svc(),
+               {"-d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -j CNIKIT-MARK-NONPOD", dnat("fd00:10:244:1::5")}}}));
 }
 
 TEST(ServiceChains, SharedChains) {
@@ -253,7 +244,10 @@ TEST(ServiceChains, SharedChains) {
   got.clear();
   for (const auto& r : buildMarkNonPod(node(), Family::V4, {})) got.push_back(render(r, Family::V4));
   EXPECT_EQ(got, (std::vector<std::string>{"-s 10.244.0.0/16 -j RETURN", "-j MARK --set-xmark 0x4000/0x4000"}));
-  EXPECT_EQ(render(buildPostrouting({})[0], Family::V4), "-m mark --mark 0x4000/0x4000 -j MASQUERADE");
+  got.clear();
+  for (const auto& r : buildPostrouting({"10.244.1.5"}, {})) got.push_back(render(r, Family::V4));
+  EXPECT_EQ(got, (std::vector<std::string>{"-m mark --mark 0x4000/0x4000 -j MASQUERADE",
+                                           "-s 10.244.1.5/32 -d 10.244.1.5/32 -j MASQUERADE"}));
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ Service service(int i, int backendCount = 3) {
     int n = i * 3 + b;
     backend.address = "10.244." + std::to_string(n / 250) + "." + std::to_string(n % 250 + 1);
     backend.port = 8080;
+    backend.local = b == 0;  // one local backend each: every Service has a hairpin address
     p.backends.push_back(backend);
   }
   s.ports = {p};
@@ -67,14 +68,14 @@ TEST(ServiceModel, FullPlanNamesEveryChain) {
   Fixture f;
   f.programAll(1000);
   EXPECT_EQ(f.model.services().size(), 1000u);
-  // From empty, a full plan writes 4 chains per Service (SVC + 3 SEP), every shard in use,
-  // the dispatch, postrouting and non-pod chains.
+  // From empty, a full plan writes one chain per Service (SVC), every shard in use, the
+  // dispatch, postrouting and non-pod chains.
   Fixture g;
   for (int i = 0; i < 1000; ++i) g.table[service(i).key()] = service(i);
   std::set<std::string> keys;
   for (const auto& [key, s] : g.table) keys.insert(key);
   auto plan = g.plan(keys, true);
-  EXPECT_EQ(plan.natWrites.size(), 1000u * 4 + 250 + 3);
+  EXPECT_EQ(plan.natWrites.size(), 1000u + 250 + 3);
   EXPECT_TRUE(plan.natWanted);
   EXPECT_FALSE(plan.rejectChanged && !plan.rejectRules.empty());
 }
@@ -90,13 +91,30 @@ TEST(ServiceModel, OneBackendChangeWritesOnlyThatServicesChains) {
 
   ASSERT_EQ(plan.updates.size(), 1u);
   EXPECT_EQ(plan.updates.begin()->first, "bench/svc-417");
-  // The balancing chain (its draw now jumps elsewhere) and the new backend's chain; the old
-  // backend's chain goes. No shard, dispatch or other Service's chain is touched.
-  EXPECT_EQ(names(plan.natWrites),
-            (std::set<std::string>{serviceChainName(key), endpointChainName(key, s.ports[0].backends[1])}));
-  EXPECT_EQ(plan.natRemoves, (std::set<std::string>{endpointChainName(key, old)}));
+  // Its balancing chain only: no shard, dispatch or other Service's chain is touched.
+  EXPECT_EQ(names(plan.natWrites), (std::set<std::string>{serviceChainName(key)}));
+  EXPECT_TRUE(plan.natRemoves.empty());
+  std::string rules;
+  for (const auto& rule : plan.natWrites.at(serviceChainName(key))) rules += render(rule, Family::V4) + "\n";
+  EXPECT_NE(rules.find("10.245.0.1:8080"), std::string::npos);
+  EXPECT_EQ(rules.find(old.address + ":"), std::string::npos);
   EXPECT_FALSE(plan.rejectChanged);
   EXPECT_TRUE(plan.natTouched);
+}
+
+TEST(ServiceModel, HairpinAddressesAreSharedAndCounted) {
+  Fixture f;
+  f.programAll(3);
+  // svc-1's local backend moves to svc-0's local address: one hairpin address fewer.
+  f.table.at("bench/svc-1").ports[0].backends[0].address = "10.244.0.1";
+  auto plan = f.plan({"bench/svc-1"}, false);
+  ASSERT_TRUE(plan.natWrites.count(kPostroutingChain));
+  EXPECT_EQ(plan.natWrites.at(kPostroutingChain).size(), 1u + 2);  // mark + svc-0/1's and svc-2's
+  f.model.accept(std::move(plan));
+  // Back again: one more; a change that keeps the set leaves the chain alone.
+  f.table.at("bench/svc-1").ports[0].backends[1].address = "10.245.0.9";
+  plan = f.plan({"bench/svc-1"}, false);
+  EXPECT_FALSE(plan.natWrites.count(kPostroutingChain));
 }
 
 TEST(ServiceModel, UnchangedServiceWritesNothing) {
@@ -116,8 +134,9 @@ TEST(ServiceModel, NewServiceWritesItsChainsAndItsShardOnly) {
   f.table[s.key()] = s;
   auto plan = f.plan({s.key()}, false);
   auto written = names(plan.natWrites);
-  EXPECT_EQ(written.size(), 4u + 1);
-  EXPECT_TRUE(written.count(shardChainName(1)));
+  // Its chain, its shard, and the hairpin list (its local backend is a new address).
+  EXPECT_EQ(written,
+            (std::set<std::string>{serviceChainName(portKey(s, s.ports[0])), shardChainName(1), kPostroutingChain}));
   EXPECT_FALSE(written.count(kServicesChain));  // the set of shards is the same
   // The shard holds every member's entry, the new one included.
   EXPECT_EQ(plan.natWrites.at(shardChainName(1)).size(), 5u);
@@ -146,7 +165,7 @@ TEST(ServiceModel, LosingAllBackendsMovesTheServiceToTheRejectChain) {
   EXPECT_TRUE(plan.rejectChanged);
   ASSERT_EQ(plan.rejectRules.size(), 1u);
   EXPECT_EQ(plan.rejectRules[0].destination, "10.96.0.4");
-  EXPECT_EQ(plan.natRemoves.size(), 4u + 1);  // SVC, 3 SEP, and its shard (no one else in it)
+  EXPECT_EQ(plan.natRemoves.size(), 1u + 1);  // SVC and its shard (no one else in it)
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ std::string render(const IptablesRule& rule, IpFamily family) {
     if (r.set) {
       text += " --set";
     } else {
-      text += " --rcheck";
+      text += r.update ? " --update" : " --rcheck";
       if (r.seconds) text += " --seconds " + std::to_string(r.seconds);
       if (r.reap) text += " --reap";
     }

@@ -123,10 +123,12 @@ Result<std::vector<unsigned char>> encodeMatches(const IptablesRule& rule, IpFam
     const auto& r = *rule.recent;
     if (r.name.empty() || r.name.size() >= XT_RECENT_NAME_LEN)
       return invalid("recent list name empty or too long", rule, family);
-    if (r.reap && (r.set || !r.seconds)) return invalid("recent --reap needs --rcheck with --seconds", rule, family);
+    if (r.reap && (r.set || !r.seconds))
+      return invalid("recent --reap needs --rcheck or --update with --seconds", rule, family);
     xt_recent_mtinfo_v1 recent{};
     recent.seconds = r.set ? 0 : r.seconds;
-    recent.check_set = r.set ? XT_RECENT_SET : (XT_RECENT_CHECK | (r.reap ? XT_RECENT_REAP : 0));
+    recent.check_set =
+        r.set ? XT_RECENT_SET : ((r.update ? XT_RECENT_UPDATE : XT_RECENT_CHECK) | (r.reap ? XT_RECENT_REAP : 0));
     std::strncpy(recent.name, r.name.c_str(), sizeof(recent.name) - 1);
     recent.side = XT_RECENT_SOURCE;
     // One entry per client address: the whole address is the key.
@@ -158,7 +160,7 @@ std::vector<unsigned char> moduleTarget(const char* name, const Data& data, uint
 }
 
 // "10.0.0.1:80" / "[fd00::1]:80" -> a DNAT range of one address and one port.
-bool parseDestination(const std::string& text, IpFamily family, nf_nat_range& range) {
+bool parseDestination(const std::string& text, IpFamily family, nf_nat_range2& range) {
   std::string host, port;
   if (family == IpFamily::V6) {
     auto close = text.find("]:");
@@ -199,13 +201,13 @@ Result<std::vector<unsigned char>> encodeTarget(const IptablesRule& rule, IpFami
     return moduleTarget("REJECT", info);
   }
   if (rule.target == "DNAT") {
-    // Revision 1 (struct nf_nat_range) exists for both families.
-    nf_nat_range range{};
+    // Revision 2 (struct nf_nat_range2): both families, and what iptables 1.8 writes and prints.
+    nf_nat_range2 range{};
     if (!parseDestination(rule.toDestination, family, range))
       return invalid("bad DNAT destination '" + rule.toDestination + "' (address:port, [v6]:port)", rule, family);
     if (rule.protocol != IPPROTO_TCP && rule.protocol != IPPROTO_UDP && rule.protocol != IPPROTO_SCTP)
       return invalid("DNAT to a port needs protocol tcp, udp or sctp", rule, family);
-    return moduleTarget("DNAT", range, 1);
+    return moduleTarget("DNAT", range, 2);
   }
   if (rule.target == "MARK") {
     xt_mark_tginfo2 mark{};

@@ -29,10 +29,12 @@ struct SetMatch {
   auto operator<=>(const SetMatch&) const = default;
 };
 
-// xt_recent: remember (set) or look up (rcheck) the packet's source address in a named list.
+// xt_recent: remember (set) or look up (rcheck, update) the packet's source address in a
+// named list.
 struct RecentMatch {
   std::string name;      // the list (/proc/net/xt_recent/<name>)
-  bool set = false;      // --set; else --rcheck
+  bool set = false;      // --set; else --rcheck (or --update)
+  bool update = false;   // without set: --update (a hit also refreshes the entry's time)
   uint32_t seconds = 0;  // with rcheck: only entries seen within this many seconds (0: any)
   bool reap = false;     // with rcheck and seconds: drop older entries of the list
   auto operator<=>(const RecentMatch&) const = default;
