@@ -1,6 +1,6 @@
 // Service proxy benchmark (not a test: it prints figures and ratios, it asserts nothing).
 //
-//   service_bench [--sizes 1,1000,10000] [--changes 5] [--connects 300]
+//   service_bench [--sizes 1,1000,10000] [--changes 5] [--connects 300] [--no-comments]
 //
 // In namespaces of its own ("cnkt-<pid>-sbench-*": a node, a server pod, a client pod; the
 // root namespace is never touched), for each size N (Services of one TCP port, 3 endpoints
@@ -237,6 +237,8 @@ int main(int argc, char** argv) {
   app.add_option("--sizes", sizes, "Service counts")->delimiter(',');
   app.add_option("--changes", changes, "endpoint changes timed per size");
   app.add_option("--connects", connects, "new connections for the first-packet latency");
+  bool noComments = false;
+  app.add_flag("--no-comments", noComments, "program without the \"ns/name:port\" comments (smaller table)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
 
@@ -286,7 +288,9 @@ int main(int argc, char** argv) {
       std::printf("N = %d ...\n", n);
       std::fflush(stdout);
       {
-        IptablesServiceProxy proxy;
+        service::iptables::IptablesServiceProxyOptions options;
+        options.chains.comments = !noComments;
+        IptablesServiceProxy proxy(options);
         auto start = Clock::now();
         proxy.sync(context, table);
         row.programMs = msSince(start);
