@@ -279,6 +279,40 @@ class OpenConnection {
   int fd_ = -1;
 };
 
+// One UDP socket connected from a client namespace: every datagram is one flow (the same
+// source port), which conntrack keeps on the backend it was first sent to.
+class UdpFlow {
+ public:
+  UdpFlow(const std::string& fromNetns, const std::string& ip, uint16_t port) {
+    std::thread t([&] {
+      enter(fromNetns);
+      socklen_t len = 0;
+      auto addr = socketAddress(ip, port, len);
+      fd_ = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+      }
+    });
+    t.join();
+  }
+  ~UdpFlow() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // The answering pod's name, "" when none answered within 2 s.
+  std::string ask() {
+    if (fd_ < 0 || ::send(fd_, "hi", 2, 0) != 2 || !waitFor(fd_, POLLIN, 2000)) return "";
+    char buf[128] = {};
+    ssize_t n = ::recv(fd_, buf, sizeof buf - 1, 0);
+    if (n <= 0) return "";
+    std::string text(buf, static_cast<size_t>(n));
+    return text.substr(0, text.find(' '));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 struct Pod {
   std::string name;
   std::string ipv4;
@@ -423,6 +457,20 @@ TEST_F(ServiceIptables, ClusterIpReachesEveryBackendTcpAndUdp) {
   EXPECT_EQ(udp.size(), 3u) << "UDP reached " << udp.size() << " backends";
   // The node itself (OUTPUT) reaches the ClusterIP too.
   EXPECT_EQ(ask(node_->path(), "10.96.0.10", 80).error, 0);
+}
+
+TEST_F(ServiceIptables, UdpFlowsToARemovedBackendAreFlushed) {
+  Service s = service("dns", "10.96.0.22", {backend("10.60.0.12"), backend("10.60.0.13")}, k8s::Protocol::UDP);
+  put(s);
+  UdpFlow flow(pod("d"), "10.96.0.22", 80);
+  const std::string first = flow.ask();
+  ASSERT_TRUE(first == "b" || first == "c") << first;
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(flow.ask(), first);  // conntrack keeps the flow there
+  // That backend leaves the Service (its pod still runs and would still answer).
+  s.ports[0].backends = {backend(first == "b" ? "10.60.0.13" : "10.60.0.12")};
+  put(s);
+  EXPECT_GE(proxy_->lastUpdate().udpFlowsFlushed, 1);
+  EXPECT_EQ(flow.ask(), first == "b" ? "c" : "b");
 }
 
 TEST_F(ServiceIptables, ClientIpAffinityKeepsOneBackend) {

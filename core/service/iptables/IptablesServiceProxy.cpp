@@ -8,6 +8,7 @@
 #include <cnikit/toolkit/IptcTable.hpp>
 #include <cnikit/toolkit/NetnsGuard.hpp>
 #include "core/policy/iptables/IptablesFlavour.hpp"
+#include "core/service/iptables/ConntrackFlush.hpp"
 
 namespace cnikit::service::iptables {
 
@@ -90,17 +91,12 @@ class TableWriter {
 }  // namespace
 
 json ServiceApplyStats::toJson() const {
-  return {{"services", services},
-          {"chainsWritten", chainsWritten},
-          {"chainsKept", chainsKept},
-          {"chainsDeleted", chainsDeleted},
-          {"rulesWritten", rulesWritten},
-          {"commits", commits},
-          {"buildMs", buildMs},
-          {"readMs", readMs},
-          {"writeMs", writeMs},
-          {"commitMs", commitMs},
-          {"totalMs", totalMs}};
+  return {{"services", services},         {"chainsWritten", chainsWritten},
+          {"chainsKept", chainsKept},     {"chainsDeleted", chainsDeleted},
+          {"rulesWritten", rulesWritten}, {"commits", commits},
+          {"buildMs", buildMs},           {"readMs", readMs},
+          {"writeMs", writeMs},           {"commitMs", commitMs},
+          {"totalMs", totalMs},           {"udpFlowsFlushed", udpFlowsFlushed}};
 }
 
 IptablesServiceProxy::IptablesServiceProxy(IptablesServiceProxyOptions options)
@@ -218,6 +214,18 @@ void IptablesServiceProxy::programFamily(Family family, const NodeContext& node,
       stats.writeMs += msSince(t);
       commit(*filter);
     }
+  }
+
+  // The kernel no longer sends new flows to them: end the UDP flows it still does.
+  if (!plan.staleUdpBackends.empty()) {
+    std::vector<UdpBackend> stale;
+    for (const auto& [address, port] : plan.staleUdpBackends) stale.push_back({address, port});
+    auto flushed = flushUdpConntrack(stale);
+    if (!flushed)
+      spdlog::warn("services: UDP flows to {} removed backend(s) are kept until they time out: {}", stale.size(),
+                   flushed.error().message);
+    else
+      stats.udpFlowsFlushed += flushed.value();
   }
 
   std::lock_guard lock(stateMutex_);

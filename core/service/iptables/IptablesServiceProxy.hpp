@@ -46,10 +46,11 @@ struct ServiceApplyStats {
   int chainsDeleted = 0;
   int rulesWritten = 0;
   int commits = 0;
-  double buildMs = 0;   // rules computed and compared in memory
-  double readMs = 0;    // libiptc snapshots
-  double writeMs = 0;   // chains rewritten in the snapshots
-  double commitMs = 0;  // iptc_commit (the kernel replaces the table)
+  int udpFlowsFlushed = 0;  // conntrack entries of UDP flows to removed backends deleted
+  double buildMs = 0;       // rules computed and compared in memory
+  double readMs = 0;        // libiptc snapshots
+  double writeMs = 0;       // chains rewritten in the snapshots
+  double commitMs = 0;      // iptc_commit (the kernel replaces the table)
   double totalMs = 0;
   nlohmann::json toJson() const;
 };

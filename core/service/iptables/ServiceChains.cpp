@@ -246,8 +246,11 @@ ServiceRules buildServiceRules(const Service& service, Family family, const Node
     if (useSvc) out.chains[svc] = balance(service, key, port, clusterIPs, all, family);
     if (useSvl) out.chains[svl] = balance(service, key, port, clusterIPs, local, family);
     // Hairpin (a pod reaching itself through the Service) is only possible for local pods.
-    for (const Backend* backend : useSvc ? all : local)
-      if (backend->local && (useSvc || useSvl)) out.hairpinAddresses.insert(backend->address);
+    for (const Backend* backend : useSvc ? all : local) {
+      if (!useSvc && !useSvl) break;
+      if (backend->local) out.hairpinAddresses.insert(backend->address);
+      if (port.protocol == k8s::Protocol::UDP) out.udpBackends.insert({backend->address, backend->port});
+    }
   }
   return out;
 }

@@ -81,8 +81,9 @@ struct ServiceRules {
   std::map<std::string, std::vector<IptablesRule>> chains;  // nat chains only it uses
   std::map<uint8_t, std::vector<IptablesRule>> shardEntries;
   std::vector<IptablesRule> nodePortEntries;
-  std::vector<IptablesRule> rejectEntries;  // filter table
-  std::set<std::string> hairpinAddresses;   // local backends it may send a pod back to
+  std::vector<IptablesRule> rejectEntries;                 // filter table
+  std::set<std::string> hairpinAddresses;                  // local backends it may send a pod back to
+  std::set<std::pair<std::string, uint16_t>> udpBackends;  // UDP backends its chains DNAT to
   bool empty() const {
     return chains.empty() && shardEntries.empty() && nodePortEntries.empty() && rejectEntries.empty() &&
            hairpinAddresses.empty();

@@ -68,6 +68,9 @@ FamilyPlan FamilyModel::plan(Family family, const NodeContext& node, const Chain
       if (members.empty()) plan.hairpinMembers.erase(address);
     }
 
+    for (const auto& backend : before.udpBackends)
+      if (!rules.udpBackends.count(backend)) plan.staleUdpBackends.insert(backend);
+
     // The Service's own chains: those that differ, and those it no longer has.
     for (const auto& [chain, chainRules] : rules.chains) {
       if (!full) {

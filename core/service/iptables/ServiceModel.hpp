@@ -30,6 +30,9 @@ struct FamilyPlan {
   std::set<std::string> nodePortMembers;
   std::set<std::string> rejectMembers;
   std::map<std::string, std::set<std::string>> hairpinMembers;  // address -> Services
+  // UDP backends some changed Service no longer sends to: their flows are flushed after
+  // the commit (another Service may still use one: flushing it costs a re-balance, no more).
+  std::set<std::pair<std::string, uint16_t>> staleUdpBackends;
 };
 
 class FamilyModel {

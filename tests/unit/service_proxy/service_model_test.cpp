@@ -117,6 +117,21 @@ TEST(ServiceModel, HairpinAddressesAreSharedAndCounted) {
   EXPECT_FALSE(plan.natWrites.count(kPostroutingChain));
 }
 
+TEST(ServiceModel, RemovedUdpBackendsAreNamedForTheConntrackFlush) {
+  Fixture f;
+  f.programAll(3);
+  Service& s = f.table.at("bench/svc-1");
+  s.ports[0].protocol = k8s::Protocol::UDP;
+  f.model.accept(f.plan({s.key()}, false));
+  const Backend gone = s.ports[0].backends[2];
+  s.ports[0].backends.pop_back();
+  auto plan = f.plan({s.key()}, false);
+  EXPECT_EQ(plan.staleUdpBackends, (std::set<std::pair<std::string, uint16_t>>{{gone.address, gone.port}}));
+  // TCP backends are left to their connections' own end.
+  f.table.at("bench/svc-2").ports[0].backends.pop_back();
+  EXPECT_TRUE(f.plan({"bench/svc-2"}, false).staleUdpBackends.empty());
+}
+
 TEST(ServiceModel, UnchangedServiceWritesNothing) {
   Fixture f;
   f.programAll(100);
