@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev abigail-tools libvalijson-dev
   # the iptables/ipset NetworkPolicy provider: libiptc (legacy tables) and libipset
   libip4tc-dev libip6tc-dev libipset-dev
+  # the iptables service proxy: deleting UDP conntrack entries of removed backends
+  libnetfilter-conntrack-dev
   # run and test: netlink tools, the reference CNI plugins, container runtimes
   iproute2 iptables ipset iputils-ping procps util-linux sqlite3
   containernetworking-plugins containerd runc podman busybox-static

@@ -10,6 +10,9 @@ extern "C" {
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_comment.h>
 #include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_recent.h>
+#include <linux/netfilter/xt_statistic.h>
 // xt_sctp.h spells bool the C way in inline helpers this file does not use.
 #define _Bool bool
 #include <linux/netfilter/xt_sctp.h>
@@ -22,6 +25,7 @@ extern "C" {
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 namespace cnikit::toolkit {
@@ -55,7 +59,8 @@ Match portMatch(uint16_t first, uint16_t last) {
   return m;
 }
 
-Result<std::vector<unsigned char>> encodeMatches(const IptablesRule& rule, IpFamily family, const SetIndexFn& setIndex) {
+Result<std::vector<unsigned char>> encodeMatches(const IptablesRule& rule, IpFamily family,
+                                                 const SetIndexFn& setIndex) {
   std::vector<unsigned char> out;
   if (rule.destinationPorts) {
     auto [first, last] = *rule.destinationPorts;
@@ -99,6 +104,40 @@ Result<std::vector<unsigned char>> encodeMatches(const IptablesRule& rule, IpFam
     set.match_set.flags = rule.set->source ? IPSET_DIM_ONE_SRC : 0;
     addMatch(out, "set", 4, set);
   }
+  if (rule.mark) {
+    xt_mark_mtinfo1 mark{};
+    mark.mark = rule.mark->first;
+    mark.mask = rule.mark->second;
+    addMatch(out, "mark", 1, mark);
+  }
+  if (rule.probability) {
+    if (!(*rule.probability > 0 && *rule.probability < 1))
+      return invalid("a random draw needs a probability between 0 and 1", rule, family);
+    xt_statistic_info statistic{};
+    statistic.mode = XT_STATISTIC_MODE_RANDOM;
+    // What iptables writes: the probability as a fraction of 2^31.
+    statistic.u.random.probability = static_cast<uint32_t>(std::lround(*rule.probability * 0x80000000u));
+    addMatch(out, "statistic", 0, statistic);
+  }
+  if (rule.recent) {
+    const auto& r = *rule.recent;
+    if (r.name.empty() || r.name.size() >= XT_RECENT_NAME_LEN)
+      return invalid("recent list name empty or too long", rule, family);
+    if (r.reap && (r.set || !r.seconds))
+      return invalid("recent --reap needs --rcheck or --update with --seconds", rule, family);
+    xt_recent_mtinfo_v1 recent{};
+    recent.seconds = r.set ? 0 : r.seconds;
+    recent.check_set =
+        r.set ? XT_RECENT_SET : ((r.update ? XT_RECENT_UPDATE : XT_RECENT_CHECK) | (r.reap ? XT_RECENT_REAP : 0));
+    std::strncpy(recent.name, r.name.c_str(), sizeof(recent.name) - 1);
+    recent.side = XT_RECENT_SOURCE;
+    // One entry per client address: the whole address is the key.
+    if (family == IpFamily::V4)
+      recent.mask.ip = 0xffffffffu;
+    else
+      std::memset(&recent.mask, 0xff, sizeof(recent.mask));
+    addMatch(out, "recent", 1, recent);
+  }
   if (!rule.comment.empty()) {
     if (rule.comment.size() >= XT_MAX_COMMENT_LEN) return invalid("comment too long", rule, family);
     xt_comment_info comment{};
@@ -108,29 +147,72 @@ Result<std::vector<unsigned char>> encodeMatches(const IptablesRule& rule, IpFam
   return out;
 }
 
-// A target with data (REJECT, MASQUERADE).
+// A target with data (REJECT, MASQUERADE, DNAT, MARK).
 template <class Data>
-std::vector<unsigned char> moduleTarget(const char* name, const Data& data) {
+std::vector<unsigned char> moduleTarget(const char* name, const Data& data, uint8_t revision = 0) {
   std::vector<unsigned char> out(XT_ALIGN(sizeof(xt_entry_target)) + XT_ALIGN(sizeof(Data)), 0);
   auto* t = reinterpret_cast<xt_entry_target*>(out.data());
   t->u.user.target_size = static_cast<uint16_t>(out.size());
+  t->u.user.revision = revision;
   std::strcpy(t->u.user.name, name);
   std::memcpy(t->data, &data, sizeof data);
   return out;
 }
 
-// Target: a standard verdict or chain name (libiptc maps the name), REJECT or MASQUERADE.
+// "10.0.0.1:80" / "[fd00::1]:80" -> a DNAT range of one address and one port.
+bool parseDestination(const std::string& text, IpFamily family, nf_nat_range2& range) {
+  std::string host, port;
+  if (family == IpFamily::V6) {
+    auto close = text.find("]:");
+    if (text.empty() || text[0] != '[' || close == std::string::npos) return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit)) return false;
+  int number = std::stoi(port);
+  if (number < 1 || number > 65535) return false;
+  if (::inet_pton(toAf(family), host.c_str(), &range.min_addr) != 1) return false;
+  range.max_addr = range.min_addr;
+  range.min_proto.all = range.max_proto.all = htons(static_cast<uint16_t>(number));
+  range.flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
+  return true;
+}
+
+// Target: a standard verdict or chain name (libiptc maps the name), REJECT, MASQUERADE, DNAT
+// or MARK.
 Result<std::vector<unsigned char>> encodeTarget(const IptablesRule& rule, IpFamily family) {
   const bool v4 = family == IpFamily::V4;
   if (rule.target == "REJECT") {
+    const bool reset = rule.rejectWith == RejectWith::TcpReset;
+    if (reset && rule.protocol != IPPROTO_TCP)
+      return invalid("REJECT with a TCP reset needs protocol tcp", rule, family);
     if (v4) {
       ipt_reject_info info{};
-      info.with = IPT_TCP_RESET;
+      info.with = reset ? IPT_TCP_RESET : IPT_ICMP_PORT_UNREACHABLE;
       return moduleTarget("REJECT", info);
     }
     ip6t_reject_info info{};
-    info.with = IP6T_TCP_RESET;
+    info.with = reset ? IP6T_TCP_RESET : IP6T_ICMP6_PORT_UNREACH;
     return moduleTarget("REJECT", info);
+  }
+  if (rule.target == "DNAT") {
+    // Revision 2 (struct nf_nat_range2): both families, and what iptables 1.8 writes and prints.
+    nf_nat_range2 range{};
+    if (!parseDestination(rule.toDestination, family, range))
+      return invalid("bad DNAT destination '" + rule.toDestination + "' (address:port, [v6]:port)", rule, family);
+    if (rule.protocol != IPPROTO_TCP && rule.protocol != IPPROTO_UDP && rule.protocol != IPPROTO_SCTP)
+      return invalid("DNAT to a port needs protocol tcp, udp or sctp", rule, family);
+    return moduleTarget("DNAT", range, 2);
+  }
+  if (rule.target == "MARK") {
+    xt_mark_tginfo2 mark{};
+    mark.mark = mark.mask = rule.orMark;  // --or-mark: (mark & ~bits) ^ bits
+    return moduleTarget("MARK", mark, 2);
   }
   if (rule.target == "MASQUERADE") {
     // Revision 0 of each family: IPv4 takes the old multi-range form with one range.
@@ -156,6 +238,14 @@ bool parsePrefix(const std::string& text, unsigned char* address, unsigned char*
   auto slash = text.find('/');
   std::string host = text.substr(0, slash);
   int bits = static_cast<int>(N * 8);
+  if (slash != std::string::npos && text.find_first_of(".:", slash) != std::string::npos) {
+    // "0.0.0.7/0.0.0.255": any mask (the kernel compares address & mask).
+    if (::inet_pton(N == 4 ? AF_INET : AF_INET6, host.c_str(), address) != 1 ||
+        ::inet_pton(N == 4 ? AF_INET : AF_INET6, text.substr(slash + 1).c_str(), mask) != 1)
+      return false;
+    for (size_t i = 0; i < N; ++i) address[i] &= mask[i];
+    return true;
+  }
   if (slash != std::string::npos) {
     std::string len = text.substr(slash + 1);
     if (len.empty() || len.size() > 3 || !std::all_of(len.begin(), len.end(), ::isdigit)) return false;
@@ -175,8 +265,8 @@ bool parsePrefix(const std::string& text, unsigned char* address, unsigned char*
 // Ip is ipt_ip or ip6t_ip6 and Entry its entry; N the address size.
 template <class Entry, size_t N, class Fill>
 Result<std::vector<unsigned char>> assemble(const IptablesRule& rule, IpFamily family,
-                                           const std::vector<unsigned char>& matches,
-                                           const std::vector<unsigned char>& target, Fill fill) {
+                                            const std::vector<unsigned char>& matches,
+                                            const std::vector<unsigned char>& target, Fill fill) {
   const size_t head = XT_ALIGN(sizeof(Entry));
   std::vector<unsigned char> out(head + matches.size() + target.size(), 0);
   auto* e = reinterpret_cast<Entry*>(out.data());

@@ -45,27 +45,28 @@ struct IptcOps {
 namespace {
 
 // Entry is ipt_entry or ip6t_entry; the functions are the family's.
-#define CNIKIT_IPTC_OPS(tool, prefix, Entry)                                                                       \
-  IptcOps {                                                                                                        \
-    tool, prefix##_init, prefix##_free, prefix##_strerror, prefix##_first_chain, prefix##_next_chain,              \
-        prefix##_is_chain,                                                                                         \
-        [](const char* c, xtc_handle* h) -> const void* { return prefix##_first_rule(c, h); },                     \
-        [](const void* e, xtc_handle* h) -> const void* { return prefix##_next_rule(static_cast<const Entry*>(e), h); }, \
-        [](const void* e, xtc_handle* h) { return prefix##_get_target(static_cast<const Entry*>(e), h); },         \
-        prefix##_create_chain, prefix##_flush_entries, prefix##_delete_chain,                                      \
-        [](const char* c, const void* e, xtc_handle* h) {                                                          \
-          return prefix##_append_entry(c, static_cast<const Entry*>(e), h);                                        \
-        },                                                                                                         \
-        [](const char* c, const void* e, unsigned n, xtc_handle* h) {                                              \
-          return prefix##_insert_entry(c, static_cast<const Entry*>(e), n, h);                                     \
-        },                                                                                                         \
-        [](const char* c, const void* e, unsigned char* m, xtc_handle* h) {                                        \
-          return prefix##_check_entry(c, static_cast<const Entry*>(e), m, h);                                      \
-        },                                                                                                         \
-        prefix##_delete_num_entry, prefix##_commit,                                                                \
-        [](const char* c, const void* e, unsigned char* m, xtc_handle* h) {                                        \
-          return prefix##_delete_entry(c, static_cast<const Entry*>(e), m, h);                                     \
-        },                                                                                                         \
+#define CNIKIT_IPTC_OPS(tool, prefix, Entry)                                                                      \
+  IptcOps {                                                                                                       \
+    tool, prefix##_init, prefix##_free, prefix##_strerror, prefix##_first_chain, prefix##_next_chain,             \
+        prefix##_is_chain, [](const char* c, xtc_handle* h) -> const void* { return prefix##_first_rule(c, h); }, \
+        [](const void* e, xtc_handle* h) -> const void* {                                                         \
+          return prefix##_next_rule(static_cast<const Entry*>(e), h);                                             \
+        },                                                                                                        \
+        [](const void* e, xtc_handle* h) { return prefix##_get_target(static_cast<const Entry*>(e), h); },        \
+        prefix##_create_chain, prefix##_flush_entries, prefix##_delete_chain,                                     \
+        [](const char* c, const void* e, xtc_handle* h) {                                                         \
+          return prefix##_append_entry(c, static_cast<const Entry*>(e), h);                                       \
+        },                                                                                                        \
+        [](const char* c, const void* e, unsigned n, xtc_handle* h) {                                             \
+          return prefix##_insert_entry(c, static_cast<const Entry*>(e), n, h);                                    \
+        },                                                                                                        \
+        [](const char* c, const void* e, unsigned char* m, xtc_handle* h) {                                       \
+          return prefix##_check_entry(c, static_cast<const Entry*>(e), m, h);                                     \
+        },                                                                                                        \
+        prefix##_delete_num_entry, prefix##_commit,                                                               \
+        [](const char* c, const void* e, unsigned char* m, xtc_handle* h) {                                       \
+          return prefix##_delete_entry(c, static_cast<const Entry*>(e), m, h);                                    \
+        },                                                                                                        \
   }
 
 const IptcOps kIp4Ops = CNIKIT_IPTC_OPS("iptables-legacy", iptc, ipt_entry);
@@ -131,6 +132,60 @@ Result<bool> IptcTable::contains(const std::string& chain, const IptablesRule& r
   if (ops_->checkEntry(chain.c_str(), entry.value().data(), mask.data(), handle_)) return true;
   if (errno == ENOENT || errno == 0) return false;  // libiptc: "no such rule" is ENOENT
   return failure("cannot look for '" + render(rule, family_) + "' in " + chain);
+}
+
+namespace {
+
+// Matches (name, revision, size, data) and a module target's data compared byte for byte; a
+// standard target by the name libiptc gives it (a verdict or the chain jumped to).
+bool isModuleTarget(const std::string& target) {
+  return target == "REJECT" || target == "MASQUERADE" || target == "DNAT" || target == "MARK";
+}
+
+template <class Entry, class Header>
+bool sameEntry(const Entry& kernel, const Entry& wanted, const Header Entry::*header, const std::string& kernelTarget,
+               const std::string& wantedTarget) {
+  if (std::memcmp(&(kernel.*header), &(wanted.*header), sizeof(Header)) != 0) return false;
+  if (kernel.target_offset != wanted.target_offset || kernel.next_offset != wanted.next_offset) return false;
+  auto* k = reinterpret_cast<const unsigned char*>(&kernel);
+  auto* w = reinterpret_cast<const unsigned char*>(&wanted);
+  for (size_t at = sizeof(Entry); at < kernel.target_offset;) {
+    auto* km = reinterpret_cast<const xt_entry_match*>(k + at);
+    auto* wm = reinterpret_cast<const xt_entry_match*>(w + at);
+    if (km->u.match_size != wm->u.match_size || km->u.match_size < sizeof(xt_entry_match)) return false;
+    if (std::strcmp(km->u.user.name, wm->u.user.name) != 0 || km->u.user.revision != wm->u.user.revision) return false;
+    if (std::memcmp(km->data, wm->data, km->u.match_size - sizeof(xt_entry_match)) != 0) return false;
+    at += km->u.match_size;
+  }
+  if (kernelTarget != wantedTarget) return false;
+  auto* kt = reinterpret_cast<const xt_entry_target*>(k + kernel.target_offset);
+  auto* wt = reinterpret_cast<const xt_entry_target*>(w + wanted.target_offset);
+  if (!isModuleTarget(wantedTarget)) return true;  // a verdict or a jump: the name said it all
+  if (kt->u.target_size != wt->u.target_size || kt->u.user.revision != wt->u.user.revision) return false;
+  return std::memcmp(kt->data, wt->data, kt->u.target_size - sizeof(xt_entry_target)) == 0;
+}
+
+}  // namespace
+
+Result<bool> IptcTable::holdsExactly(const std::string& chain, const std::vector<IptablesRule>& rules,
+                                     const SetIndexFn& setIndex) const {
+  if (!hasChain(chain)) return false;
+  const void* e = ops_->firstRule(chain.c_str(), handle_);
+  for (const auto& rule : rules) {
+    if (!e) return false;
+    auto entry = encodeEntry(rule, family_, setIndex);
+    if (!entry) return entry.error();
+    const std::string kernelTarget = ops_->getTarget(e, handle_);
+    const bool same =
+        family_ == IpFamily::V4
+            ? sameEntry(*static_cast<const ipt_entry*>(e), *reinterpret_cast<const ipt_entry*>(entry.value().data()),
+                        &ipt_entry::ip, kernelTarget, rule.target)
+            : sameEntry(*static_cast<const ip6t_entry*>(e), *reinterpret_cast<const ip6t_entry*>(entry.value().data()),
+                        &ip6t_entry::ipv6, kernelTarget, rule.target);
+    if (!same) return false;
+    e = ops_->nextRule(e, handle_);
+  }
+  return e == nullptr;
 }
 
 Result<bool> IptcTable::remove(const std::string& chain, const IptablesRule& rule, const SetIndexFn& setIndex) {

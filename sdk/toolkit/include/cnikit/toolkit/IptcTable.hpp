@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <cnikit/toolkit/IptcEntry.hpp>
 #include <cnikit/toolkit/IptablesRule.hpp>
+#include <cnikit/toolkit/IptcEntry.hpp>
 #include <cnikit/toolkit/Result.hpp>
 
 struct xtc_handle;
@@ -43,6 +43,10 @@ class IptcTable {
   std::vector<std::string> ruleTargets(const std::string& chain) const;
   // Whether the chain holds a rule equal to `rule` (what `iptables -C` asks).
   Result<bool> contains(const std::string& chain, const IptablesRule& rule, const SetIndexFn& setIndex = {}) const;
+  // Whether the chain exists and holds exactly `rules`, in order (so a resync can leave a
+  // chain that is already right alone). Counters are not compared.
+  Result<bool> holdsExactly(const std::string& chain, const std::vector<IptablesRule>& rules,
+                            const SetIndexFn& setIndex = {}) const;
 
   Status createChain(const std::string& chain);
   Status flushChain(const std::string& chain);
