@@ -254,9 +254,16 @@ ServicesConfig parseServices(const json& j, const std::string& where, const std:
     services.nodePortMin = static_cast<uint16_t>(low);
     services.nodePortMax = static_cast<uint16_t>(high);
   }
-  std::vector<ipam::Cidr> taken = {services.clusterIPv4Cidr};
-  if (services.clusterIPv6Cidr) taken.push_back(*services.clusterIPv6Cidr);
+  // Service addresses, pod addresses and load-balancer addresses never overlap.
+  std::vector<ipam::Cidr> taken;
   for (const auto& pool : pools) taken.insert(taken.end(), pool.cidrs.begin(), pool.cidrs.end());
+  for (const auto& [field, cidr] : {std::pair{"clusterIPv4Cidr", std::optional(services.clusterIPv4Cidr)},
+                                    std::pair{"clusterIPv6Cidr", services.clusterIPv6Cidr}}) {
+    if (!cidr) continue;
+    for (const auto& other : taken)
+      if (other.overlaps(*cidr)) r.fail(field, cidr->str() + " overlaps " + other.str());
+    taken.push_back(*cidr);
+  }
   auto lbPools = r.objects("loadBalancerPools");
   for (size_t i = 0; i < lbPools.size(); ++i) {
     FieldReader p(lbPools[i], where + ".loadBalancerPools[" + std::to_string(i) + "]");

@@ -185,8 +185,9 @@ void concurrentApplies(const std::function<std::unique_ptr<store::Store>()>& ope
   for (const auto& kv : store->list(k8s::storePrefix(k8s::Kind::Service, "x"))) {
     auto o = json::parse(kv.value);
     EXPECT_TRUE(ips.insert(o["spec"]["clusterIP"].get<std::string>()).second) << "duplicate IP in " << kv.key;
-    if (o["spec"]["type"] == "NodePort")
+    if (o["spec"]["type"] == "NodePort") {
       EXPECT_TRUE(ports.insert(o["spec"]["ports"][0]["nodePort"].get<int>()).second) << "duplicate port " << kv.key;
+    }
   }
   EXPECT_EQ(ips.size(), size_t{kThreads * kServices + 1});
   EXPECT_EQ(ports.size(), size_t{kThreads * kServices});
