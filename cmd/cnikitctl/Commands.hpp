@@ -29,6 +29,7 @@ nlohmann::json callAgent(const GlobalOptions& options, const std::string& method
 // through `exitCode`.
 void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);   // status, ipam, version
 void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // apply, delete, get
+void registerServiceCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // service list, explain
 void registerPolicyCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // policy matrix, explain
 void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);     // lab up/down/apply/probe/...
 void registerBackendCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);      // backend describe

@@ -1,4 +1,5 @@
-// cnikitctl apply -f | delete -f | get: Kubernetes objects (Namespace, Pod, NetworkPolicy) in
+// cnikitctl apply -f | delete -f | get: Kubernetes objects (Namespace, Pod, NetworkPolicy,
+// Service, EndpointSlice) in
 // the cluster store, through the agent (objects.* methods, core/agent/ObjectService.hpp).
 // Manifests are validated here first, with the same code the agent runs, so a problem is
 // reported with its file name and nothing is sent.
@@ -18,6 +19,7 @@
 #include "cmd/cnikitctl/Table.hpp"
 #include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/Objects.hpp"
+#include "core/k8s/ServiceObjects.hpp"
 
 namespace cnikit::ctl {
 namespace {
@@ -92,6 +94,10 @@ const char* resourceName(k8s::Kind kind) {
       return "pod";
     case k8s::Kind::NetworkPolicy:
       return "networkpolicy.networking.k8s.io";
+    case k8s::Kind::Service:
+      return "service";
+    case k8s::Kind::EndpointSlice:
+      return "endpointslice.discovery.k8s.io";
   }
   return "?";
 }
@@ -148,6 +154,34 @@ std::string labelsText(const json& metadata) {
   return out.empty() ? "<none>" : out;
 }
 
+// TYPE, CLUSTER-IP, EXTERNAL-IP, PORT(S), SELECTOR as `kubectl get services` prints them.
+std::vector<std::string> serviceColumns(const json& item) {
+  auto s = k8s::serviceFromJson(item);
+  std::string external = s.type == k8s::ServiceType::LoadBalancer ? "<pending>" : "<none>";
+  if (!s.loadBalancerIPs.empty()) {
+    external.clear();
+    for (const auto& ip : s.loadBalancerIPs) external += (external.empty() ? "" : ",") + ip;
+  }
+  std::string ports, selector;
+  for (const auto& p : s.ports)
+    ports += (ports.empty() ? "" : ",") + std::to_string(p.port) + (p.nodePort ? ":" + std::to_string(p.nodePort) : "") +
+             "/" + k8s::protocolName(p.protocol);
+  if (s.selector)
+    for (const auto& [k, v] : *s.selector) selector += (selector.empty() ? "" : ",") + k + "=" + v;
+  return {k8s::serviceTypeName(s.type), s.clusterIPs.empty() ? "<none>" : s.clusterIPs[0], external,
+          ports.empty() ? "<none>" : ports, selector.empty() ? "<none>" : selector};
+}
+
+// ADDRESSTYPE, PORTS, ENDPOINTS as `kubectl get endpointslices` prints them.
+std::vector<std::string> endpointSliceColumns(const json& item) {
+  auto slice = k8s::endpointSliceFromJson(item);
+  std::string ports, endpoints;
+  for (const auto& p : slice.ports) ports += (ports.empty() ? "" : ",") + (p.port ? std::to_string(*p.port) : "<unset>");
+  for (const auto& e : slice.endpoints)
+    if (!e.addresses.empty()) endpoints += (endpoints.empty() ? "" : ",") + e.addresses[0];
+  return {slice.ipv6 ? "IPv6" : "IPv4", ports.empty() ? "<unset>" : ports, endpoints.empty() ? "<unset>" : endpoints};
+}
+
 void printObjectsTable(k8s::Kind kind, const json& items, bool withNamespace) {
   std::vector<std::string> header;
   if (withNamespace && kind != k8s::Kind::Namespace) header.push_back("NAMESPACE");
@@ -155,6 +189,8 @@ void printObjectsTable(k8s::Kind kind, const json& items, bool withNamespace) {
   if (kind == k8s::Kind::Pod) header.insert(header.end(), {"IP", "NODE", "PORTS", "LABELS"});
   if (kind == k8s::Kind::NetworkPolicy) header.insert(header.end(), {"POD-SELECTOR", "POLICY-TYPES"});
   if (kind == k8s::Kind::Namespace) header.push_back("LABELS");
+  if (kind == k8s::Kind::Service) header.insert(header.end(), {"TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR"});
+  if (kind == k8s::Kind::EndpointSlice) header.insert(header.end(), {"ADDRESSTYPE", "PORTS", "ENDPOINTS"});
   Table table(header);
   for (const auto& item : items) {
     const auto& metadata = item["metadata"];
@@ -176,6 +212,10 @@ void printObjectsTable(k8s::Kind kind, const json& items, bool withNamespace) {
                           : policy.egressType                     ? "Egress"
                                                                   : "Ingress";
       row.insert(row.end(), {policy.podSelector.str(), types});
+    } else if (kind == k8s::Kind::Service) {
+      for (auto& column : serviceColumns(item)) row.push_back(std::move(column));
+    } else if (kind == k8s::Kind::EndpointSlice) {
+      for (auto& column : endpointSliceColumns(item)) row.push_back(std::move(column));
     } else {
       row.push_back(labelsText(metadata));
     }
@@ -258,7 +298,7 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
   };
   auto state = std::make_shared<State>();
 
-  auto* apply = app.add_subcommand("apply", "create or update Namespaces, Pods and NetworkPolicies from manifests");
+  auto* apply = app.add_subcommand("apply", "create or update Namespaces, Pods, NetworkPolicies, Services and EndpointSlices from manifests");
   apply->add_option("-f,--filename", state->files, "FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin")->required();
   apply->add_option("-n,--namespace", state->ns, "namespace for objects that name none")->default_val("default");
   apply->callback([&options, &exitCode, state] {
@@ -293,8 +333,8 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
     printResults(options, response, "deleted", state->ignoreNotFound, exitCode);
   });
 
-  auto* get = app.add_subcommand("get", "list Namespaces, Pods or NetworkPolicies in the store");
-  get->add_option("kind", state->kind, "namespaces (ns), pods (po) or networkpolicies (netpol)")->required();
+  auto* get = app.add_subcommand("get", "list Namespaces, Pods, NetworkPolicies, Services or EndpointSlices in the store");
+  get->add_option("kind", state->kind, "namespaces (ns), pods (po), networkpolicies (netpol), services (svc) or endpointslices")->required();
   get->add_option("name", state->name, "only this object");
   get->add_option("-n,--namespace", state->getNamespace, "namespace (default: default)")->default_val("default");
   get->add_flag("-A,--all-namespaces", state->allNamespaces, "every namespace");
@@ -302,7 +342,7 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
     auto kind = k8s::parseKind(state->kind);
     if (!kind) {
       std::cerr << "error: the server doesn't have a resource type \"" << state->kind
-                << "\" (cnikit keeps namespaces, pods, networkpolicies)\n";
+                << "\" (cnikit keeps namespaces, pods, networkpolicies, services, endpointslices)\n";
       exitCode = 1;
       return;
     }

@@ -24,6 +24,9 @@ void load(policy::Engine& engine, k8s::Kind kind, const json& object) {
     case k8s::Kind::NetworkPolicy:
       engine.upsertPolicy(k8s::networkPolicyFromJson(object));
       break;
+    case k8s::Kind::Service:
+    case k8s::Kind::EndpointSlice:
+      break;  // policy sees the endpoint behind a Service, never the Service
   }
 }
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   cnikit::ctl::registerAgentCommands(app, options, exitCode);
   cnikit::ctl::registerObjectCommands(app, options, exitCode);
   cnikit::ctl::registerPolicyCommands(app, options, exitCode);
+  cnikit::ctl::registerServiceCommands(app, options, exitCode);
   cnikit::ctl::registerLabCommands(app, options, exitCode);
   cnikit::ctl::registerBackendCommands(app, options, exitCode);
   cnikit::ctl::registerConformanceCommands(app, options, exitCode);

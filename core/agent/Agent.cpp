@@ -337,7 +337,7 @@ json Agent::dispatch(const json& request) {
     leave();
     return {{"leaving", config_.node}};
   }
-  if (ObjectService::handles(method)) return ObjectService(*store_).handle(request);
+  if (ObjectService::handles(method)) return ObjectService(*store_, config_.services).handle(request);
   return {{"error", "unknown method '" + method + "'"}};
 }
 

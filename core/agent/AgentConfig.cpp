@@ -170,6 +170,8 @@ std::string hostName() {
   return buf;
 }
 
+ServicesConfig parseServices(const json& j, const std::string& where, const std::vector<ipam::PoolConfig>& pools);
+
 void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& config) {
   config.backends.clear();
   config.pools.clear();
@@ -228,6 +230,59 @@ void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& 
     rule.nodeLabels = s.labels("nodeLabels");
     config.selection.push_back(std::move(rule));
   }
+  config.services = ServicesConfig{};
+  if (const json* services = r.find("services")) config.services = parseServices(*services, origin + ".services", config.pools);
+}
+
+ServicesConfig parseServices(const json& j, const std::string& where, const std::vector<ipam::PoolConfig>& pools) {
+  FieldReader r(j, where);
+  r.rejectUnknown({"clusterIPv4Cidr", "clusterIPv6Cidr", "nodePortRange", "loadBalancerPools"});
+  ServicesConfig services;
+  auto v4 = r.string("clusterIPv4Cidr", services.clusterIPv4Cidr.str());
+  services.clusterIPv4Cidr = parseCidr(r, "clusterIPv4Cidr", v4);
+  if (!services.clusterIPv4Cidr.isV4()) r.fail("clusterIPv4Cidr", "'" + v4 + "' is not an IPv4 CIDR");
+  if (auto v6 = r.string("clusterIPv6Cidr"); !v6.empty()) {
+    services.clusterIPv6Cidr = parseCidr(r, "clusterIPv6Cidr", v6);
+    if (services.clusterIPv6Cidr->isV4()) r.fail("clusterIPv6Cidr", "'" + v6 + "' is not an IPv6 CIDR");
+  }
+  if (auto range = r.string("nodePortRange"); !range.empty()) {
+    unsigned low = 0, high = 0;
+    char dash = 0;
+    std::istringstream in(range);
+    if (!(in >> low >> dash >> high) || dash != '-' || !in.eof() || low < 1 || high > 65535 || low > high)
+      r.fail("nodePortRange", "'" + range + "' is not a port range like 30000-32767");
+    services.nodePortMin = static_cast<uint16_t>(low);
+    services.nodePortMax = static_cast<uint16_t>(high);
+  }
+  // Service addresses, pod addresses and load-balancer addresses never overlap.
+  std::vector<ipam::Cidr> taken;
+  for (const auto& pool : pools) taken.insert(taken.end(), pool.cidrs.begin(), pool.cidrs.end());
+  for (const auto& [field, cidr] : {std::pair{"clusterIPv4Cidr", std::optional(services.clusterIPv4Cidr)},
+                                    std::pair{"clusterIPv6Cidr", services.clusterIPv6Cidr}}) {
+    if (!cidr) continue;
+    for (const auto& other : taken)
+      if (other.overlaps(*cidr)) r.fail(field, cidr->str() + " overlaps " + other.str());
+    taken.push_back(*cidr);
+  }
+  auto lbPools = r.objects("loadBalancerPools");
+  for (size_t i = 0; i < lbPools.size(); ++i) {
+    FieldReader p(lbPools[i], where + ".loadBalancerPools[" + std::to_string(i) + "]");
+    p.rejectUnknown({"name", "cidrs"});
+    LoadBalancerPool pool;
+    pool.name = p.requiredString("name");
+    for (const auto& other : services.loadBalancerPools)
+      if (other.name == pool.name) p.fail("name", "duplicate load-balancer pool '" + pool.name + "'");
+    for (const auto& text : p.strings("cidrs")) {
+      auto cidr = parseCidr(p, "cidrs", text);
+      for (const auto& other : taken)
+        if (other.overlaps(cidr)) p.fail("cidrs", cidr.str() + " overlaps " + other.str());
+      taken.push_back(cidr);
+      pool.cidrs.push_back(cidr);
+    }
+    if (pool.cidrs.empty()) p.fail("cidrs", "needs at least one CIDR");
+    services.loadBalancerPools.push_back(std::move(pool));
+  }
+  return services;
 }
 
 json singleDocument(const std::string& text, const std::string& origin) {
@@ -248,7 +303,7 @@ AgentConfig parseAgentConfig(const std::string& text, const std::string& origin)
   FieldReader r(doc, origin);
   r.rejectUnknown({"node", "nodeLabels", "socket", "stateDir", "store", "backendDir", "metricsAddress",
                    "gcIntervalSeconds", "logLevel", "underlayInterface", "nodeLeaseTtlSeconds", "resyncSeconds",
-                   "backends", "pools", "selection"});
+                   "backends", "pools", "selection", "services"});
 
   AgentConfig config;
   config.node = r.string("node", hostName());
@@ -284,7 +339,7 @@ AgentConfig parseAgentConfig(const std::string& text, const std::string& origin)
 void applyClusterConfig(AgentConfig& config, const std::string& text, const std::string& origin) {
   json doc = singleDocument(text, origin);
   FieldReader r(doc, origin);
-  r.rejectUnknown({"backends", "pools", "selection"});
+  r.rejectUnknown({"backends", "pools", "selection", "services"});
   parseCluster(r, origin, config);
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/agent/ServicesConfig.hpp"
 #include "core/ipam/Pool.hpp"
 #include "core/policy/PolicyProvider.hpp"
 #include "core/store/Keys.hpp"
@@ -51,6 +52,9 @@ struct AgentConfig {
   std::vector<BackendConfig> backends;
   std::vector<ipam::PoolConfig> pools;
   std::vector<SelectionRule> selection;
+  // `services:` (of the file or the stored cluster config): service CIDRs, NodePort range,
+  // load-balancer pools. Defaults when absent.
+  ServicesConfig services;
 };
 
 inline constexpr const char* kClusterConfigKey = store::keys::kClusterConfig;
@@ -59,7 +63,7 @@ inline constexpr const char* kClusterConfigKey = store::keys::kClusterConfig;
 AgentConfig loadAgentConfig(const std::filesystem::path& file);
 AgentConfig parseAgentConfig(const std::string& text, const std::string& origin = "config");
 // Fills backends, pools and selection of config from a cluster config document (YAML or
-// JSON: {backends, pools, selection}); throws std::invalid_argument naming the field.
+// JSON: {backends, pools, selection, services}); throws std::invalid_argument naming the field.
 void applyClusterConfig(AgentConfig& config, const std::string& text, const std::string& origin);
 
 }  // namespace cnikit::agent

@@ -7,6 +7,7 @@ namespace {
 
 const std::regex kLabel("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 const std::regex kSubdomain("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+const std::regex kDns1035Label("[a-z]([-a-z0-9]*[a-z0-9])?");
 const std::regex kQualifiedName("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
 
 }  // namespace
@@ -16,6 +17,14 @@ std::optional<std::string> checkDns1123Label(const std::string& text) {
   if (!std::regex_match(text, kLabel))
     return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
            "and end with an alphanumeric character (e.g. 'my-name', or '123-abc')";
+  return std::nullopt;
+}
+
+std::optional<std::string> checkDns1035Label(const std::string& text) {
+  if (text.size() > 63) return "must be no more than 63 characters";
+  if (!std::regex_match(text, kDns1035Label))
+    return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic "
+           "character, and end with an alphanumeric character (e.g. 'my-name', or 'abc-123')";
   return std::nullopt;
 }
 

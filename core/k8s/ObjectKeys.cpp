@@ -12,6 +12,10 @@ const char* plural(Kind kind) {
       return "pods";
     case Kind::NetworkPolicy:
       return "networkpolicies";
+    case Kind::Service:
+      return "services";
+    case Kind::EndpointSlice:
+      return "endpointslices";
   }
   return "?";
 }
@@ -31,7 +35,7 @@ std::string storeKey(const ObjectRef& ref) {
 }
 
 std::optional<ObjectRef> refFromStoreKey(const std::string& key) {
-  for (Kind kind : {Kind::Namespace, Kind::Pod, Kind::NetworkPolicy}) {
+  for (Kind kind : kAllKinds) {
     std::string prefix = storePrefix(kind);
     if (key.rfind(prefix, 0) != 0) continue;
     std::string rest = key.substr(prefix.size());

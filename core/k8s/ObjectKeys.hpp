@@ -3,6 +3,8 @@
 //   /cnikit/v1/k8s/namespaces/<name>
 //   /cnikit/v1/k8s/pods/<namespace>/<name>
 //   /cnikit/v1/k8s/networkpolicies/<namespace>/<name>
+//   /cnikit/v1/k8s/services/<namespace>/<name>
+//   /cnikit/v1/k8s/endpointslices/<namespace>/<name>
 #include <optional>
 #include <string>
 #include <string_view>

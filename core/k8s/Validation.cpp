@@ -20,8 +20,26 @@ const char* kindName(Kind kind) {
       return "Pod";
     case Kind::NetworkPolicy:
       return "NetworkPolicy";
+    case Kind::Service:
+      return "Service";
+    case Kind::EndpointSlice:
+      return "EndpointSlice";
   }
   return "?";
+}
+
+const char* apiVersionOf(Kind kind) {
+  switch (kind) {
+    case Kind::NetworkPolicy:
+      return "networking.k8s.io/v1";
+    case Kind::EndpointSlice:
+      return "discovery.k8s.io/v1";
+    case Kind::Namespace:
+    case Kind::Pod:
+    case Kind::Service:
+      return "v1";
+  }
+  return "v1";
 }
 
 std::optional<Kind> parseKind(const std::string& text) {
@@ -37,7 +55,15 @@ std::optional<Kind> parseKind(const std::string& text) {
                                                      {"networkpolicy", Kind::NetworkPolicy},
                                                      {"netpol", Kind::NetworkPolicy},
                                                      {"NetworkPolicy", Kind::NetworkPolicy},
-                                                     {"networkpolicies.networking.k8s.io", Kind::NetworkPolicy}};
+                                                     {"networkpolicies.networking.k8s.io", Kind::NetworkPolicy},
+                                                     {"services", Kind::Service},
+                                                     {"service", Kind::Service},
+                                                     {"svc", Kind::Service},
+                                                     {"Service", Kind::Service},
+                                                     {"endpointslices", Kind::EndpointSlice},
+                                                     {"endpointslice", Kind::EndpointSlice},
+                                                     {"EndpointSlice", Kind::EndpointSlice},
+                                                     {"endpointslices.discovery.k8s.io", Kind::EndpointSlice}};
   auto it = kNames.find(text);
   if (it == kNames.end()) return std::nullopt;
   return it->second;
@@ -511,10 +537,12 @@ Identity identify(const Expanded& e, const ValidationOptions& options, std::vect
   std::optional<Kind> parsed;
   if (k == "Namespace") parsed = Kind::Namespace;
   if (k == "Pod") parsed = Kind::Pod;
-  if (k == "NetworkPolicy") parsed = Kind::NetworkPolicy;
+  for (Kind candidate : kAllKinds)
+    if (k == kindName(candidate)) parsed = candidate;
   if (!parsed) {
     errors.push_back(prefix + e.where + ": kind " + quoted(k) +
-                     " is not supported (cnikit reads Namespace, Pod and NetworkPolicy, and List of them)");
+                     " is not supported (cnikit reads Namespace, Pod, NetworkPolicy, Service and EndpointSlice, and "
+                     "List of them)");
     return id;
   }
   ObjectRef ref;
@@ -545,7 +573,9 @@ json validateMetadata(const json& object, const ObjectRef& ref, FieldErrors& err
   if (!name) {
     errors.required("metadata.name");
   } else if (errors.string(*name, "metadata.name")) {
-    auto err = ref.kind == Kind::Namespace ? checkDns1123Label(ref.name) : checkDns1123Subdomain(ref.name);
+    auto err = ref.kind == Kind::Namespace ? checkDns1123Label(ref.name)
+               : ref.kind == Kind::Service ? checkDns1035Label(ref.name)
+                                           : checkDns1123Subdomain(ref.name);
     if (err) errors.invalid("metadata.name", *name, *err);
   }
   out["name"] = ref.name;
@@ -565,7 +595,7 @@ json validateMetadata(const json& object, const ObjectRef& ref, FieldErrors& err
 }
 
 void checkApiVersion(const json& object, Kind kind, FieldErrors& errors) {
-  std::string expected = kind == Kind::NetworkPolicy ? "networking.k8s.io/v1" : "v1";
+  std::string expected = apiVersionOf(kind);
   const json* apiVersion = field(object, "apiVersion");
   if (!apiVersion)
     errors.required("apiVersion");
@@ -573,10 +603,311 @@ void checkApiVersion(const json& object, Kind kind, FieldErrors& errors) {
     errors.unsupported("apiVersion", *apiVersion, {expected});
 }
 
+// One of `supported` (default when absent); records an error otherwise.
+std::string validateEnum(const json& object, const char* name, const std::string& path,
+                         const std::vector<std::string>& supported, const std::string& fallback, FieldErrors& errors) {
+  const json* value = field(object, name);
+  if (!value) return fallback;
+  if (value->is_string() && std::find(supported.begin(), supported.end(), value->get<std::string>()) != supported.end())
+    return value->get<std::string>();
+  errors.unsupported(path, *value, supported);
+  return fallback;
+}
+
+std::string familyOf(const IpAddr& ip) { return ip.v4 ? "IPv4" : "IPv6"; }
+
+// spec.clusterIP and spec.clusterIPs: "None" (headless) or up to one address per family;
+// both given must agree. Returns the canonical list ([] = to be allocated).
+json validateClusterIps(const json& spec, FieldErrors& errors) {
+  json ips = json::array();
+  const json* single = field(spec, "clusterIP");
+  const json* list = field(spec, "clusterIPs");
+  if (single && !errors.string(*single, "spec.clusterIP")) single = nullptr;
+  if (single && single->get<std::string>().empty()) single = nullptr;  // "" = allocate, as the apiserver reads it
+  std::vector<std::string> given;
+  if (list && errors.array(*list, "spec.clusterIPs")) {
+    for (size_t i = 0; i < list->size(); ++i)
+      if (errors.string((*list)[i], index("spec.clusterIPs", i))) given.push_back((*list)[i].get<std::string>());
+  }
+  if (single) {
+    if (given.empty())
+      given.push_back(single->get<std::string>());
+    else if (given[0] != single->get<std::string>())
+      errors.invalid("spec.clusterIPs[0]", given[0], "must be consistent with spec.clusterIP " + single->dump());
+  }
+  if (given.size() > 2) errors.invalid("spec.clusterIPs", *list, "may not have more than 2 entries (one per family)");
+  std::set<std::string> families;
+  for (size_t i = 0; i < given.size(); ++i) {
+    std::string p = index("spec.clusterIPs", i);
+    if (given[i] == "None") {
+      if (given.size() > 1) errors.invalid(p, given[i], "'None' must be the only entry when given");
+      ips.push_back("None");
+      continue;
+    }
+    auto ip = IpAddr::parse(given[i]);
+    if (!ip) {
+      errors.invalid(p, given[i], "must be a valid IP address or 'None'");
+      continue;
+    }
+    if (!families.insert(familyOf(*ip)).second)
+      errors.invalid(p, given[i], "may specify no more than one IP for each IP family");
+    ips.push_back(ip->str());
+  }
+  return ips;
+}
+
+json validateServicePorts(const json& spec, const std::string& type, bool headless, FieldErrors& errors) {
+  json out = json::array();
+  const json* ports = field(spec, "ports");
+  if (!ports) {
+    if (!headless) errors.required("spec.ports");
+    return out;
+  }
+  if (!errors.array(*ports, "spec.ports")) return out;
+  if (ports->empty() && !headless) errors.required("spec.ports");
+  std::set<std::string> names;
+  std::set<std::pair<int64_t, std::string>> portProtocols, nodePorts;
+  for (size_t i = 0; i < ports->size(); ++i) {
+    const json& port = (*ports)[i];
+    std::string p = index("spec.ports", i);
+    if (!errors.object(port, p)) continue;
+    errors.unknownFields(port, p, {"name", "protocol", "port", "targetPort", "nodePort", "appProtocol"});
+    json o = json::object();
+    std::string name;
+    if (const json* n = field(port, "name"); n && errors.string(*n, p + ".name")) name = n->get<std::string>();
+    if (!name.empty()) {
+      if (auto err = checkDns1123Label(name)) errors.invalid(p + ".name", name, *err);
+      if (!names.insert(name).second) errors.add(p + ".name", "Duplicate value: " + json(name).dump());
+      o["name"] = name;
+    } else if (ports->size() > 1) {
+      errors.required(p + ".name");  // the apiserver: every port of a multi-port Service is named
+    }
+    std::string protocol = validateEnum(port, "protocol", p + ".protocol", {"TCP", "UDP"}, "TCP", errors);
+    o["protocol"] = protocol;
+    const json* number = field(port, "port");
+    int64_t portNumber = 0;
+    if (!number)
+      errors.required(p + ".port");
+    else if (!validPortNumber(*number))
+      errors.invalid(p + ".port", *number, "must be between 1 and 65535, inclusive");
+    else
+      portNumber = number->get<int64_t>();
+    o["port"] = portNumber;
+    if (portNumber && !portProtocols.insert({portNumber, protocol}).second)
+      errors.add(p, "Duplicate value: " + json{{"port", portNumber}, {"protocol", protocol}}.dump());
+    // targetPort: a number, or the name of a container port; default = port.
+    o["targetPort"] = portNumber;
+    if (const json* target = field(port, "targetPort")) {
+      if (target->is_number_integer()) {
+        if (!validPortNumber(*target))
+          errors.invalid(p + ".targetPort", *target, "must be between 1 and 65535, inclusive");
+        o["targetPort"] = *target;
+      } else if (target->is_string()) {
+        if (auto err = checkPortName(target->get<std::string>())) errors.invalid(p + ".targetPort", *target, *err);
+        o["targetPort"] = *target;
+      } else {
+        errors.invalid(p + ".targetPort", *target, "must be a port number or a port name");
+      }
+    }
+    if (const json* nodePort = field(port, "nodePort")) {
+      if (type == "ClusterIP")
+        errors.add(p + ".nodePort", "Forbidden: may not be used when `type` is 'ClusterIP'");
+      else if (!validPortNumber(*nodePort))
+        errors.invalid(p + ".nodePort", *nodePort, "must be between 1 and 65535, inclusive");
+      else if (!nodePorts.insert({nodePort->get<int64_t>(), protocol}).second)
+        errors.add(p + ".nodePort", "Duplicate value: " + nodePort->dump());
+      else
+        o["nodePort"] = *nodePort;
+    }
+    out.push_back(o);
+  }
+  return out;
+}
+
+json validateServiceSpec(const json* spec, FieldErrors& errors) {
+  json out = json::object();
+  static const json kEmpty = json::object();
+  if (spec && !errors.object(*spec, "spec")) spec = nullptr;
+  const json& s = spec ? *spec : kEmpty;
+  if (!spec) errors.required("spec");
+  errors.unknownFields(s, "spec",
+                       {"type", "selector", "ports", "clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
+                        "sessionAffinity", "sessionAffinityConfig", "internalTrafficPolicy", "externalTrafficPolicy"});
+  std::string type = validateEnum(s, "type", "spec.type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP", errors);
+  out["type"] = type;
+  if (const json* selector = field(s, "selector")) {
+    json labels = validateLabels(*selector, "spec.selector", errors);
+    if (!labels.empty()) out["selector"] = labels;
+  }
+  json clusterIPs = validateClusterIps(s, errors);
+  bool headless = !clusterIPs.empty() && clusterIPs[0] == "None";
+  if (headless && type != "ClusterIP")
+    errors.invalid("spec.clusterIPs[0]", "None", "may not be set to 'None' for " + type + " services");
+  out["ports"] = validateServicePorts(s, type, headless, errors);
+  if (!clusterIPs.empty()) {
+    out["clusterIP"] = clusterIPs[0];
+    out["clusterIPs"] = clusterIPs;
+  }
+  std::vector<std::string> families;
+  if (const json* list = field(s, "ipFamilies"); list && errors.array(*list, "spec.ipFamilies")) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& f = (*list)[i];
+      std::string p = index("spec.ipFamilies", i);
+      if (f != "IPv4" && f != "IPv6") {
+        errors.unsupported(p, f, {"IPv4", "IPv6"});
+      } else if (std::find(families.begin(), families.end(), f.get<std::string>()) != families.end()) {
+        errors.add(p, "Duplicate value: " + f.dump());
+      } else {
+        families.push_back(f.get<std::string>());
+      }
+    }
+  }
+  // ipFamilies given must match the given clusterIPs, entry by entry.
+  if (!headless)
+    for (size_t i = 0; i < std::min(families.size(), clusterIPs.size()); ++i)
+      if (familyOf(*IpAddr::parse(clusterIPs[i].get<std::string>())) != families[i])
+        errors.invalid(index("spec.clusterIPs", i), clusterIPs[i],
+                       "expected an " + families[i] + " value as indicated by `ipFamilies[" + std::to_string(i) + "]`");
+  if (!families.empty()) out["ipFamilies"] = families;
+  if (field(s, "ipFamilyPolicy")) {
+    std::string policy = validateEnum(s, "ipFamilyPolicy", "spec.ipFamilyPolicy",
+                                      {"SingleStack", "PreferDualStack", "RequireDualStack"}, "SingleStack", errors);
+    out["ipFamilyPolicy"] = policy;
+    if (policy == "SingleStack" && (families.size() > 1 || clusterIPs.size() > 1))
+      errors.invalid("spec.ipFamilyPolicy", policy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple "
+                     "IP families or cluster IPs are specified");
+  } else if (families.size() > 1 || clusterIPs.size() > 1) {
+    out["ipFamilyPolicy"] = "RequireDualStack";  // the apiserver's default for two given families
+  }
+  std::string affinity = validateEnum(s, "sessionAffinity", "spec.sessionAffinity", {"ClientIP", "None"}, "None", errors);
+  out["sessionAffinity"] = affinity;
+  if (const json* config = field(s, "sessionAffinityConfig")) {
+    const std::string p = "spec.sessionAffinityConfig";
+    if (affinity != "ClientIP") {
+      errors.invalid(p, *config, "must not be set when session affinity is None");
+    } else if (errors.object(*config, p)) {
+      errors.unknownFields(*config, p, {"clientIP"});
+      if (const json* clientIp = field(*config, "clientIP"); clientIp && errors.object(*clientIp, p + ".clientIP")) {
+        errors.unknownFields(*clientIp, p + ".clientIP", {"timeoutSeconds"});
+        if (const json* timeout = field(*clientIp, "timeoutSeconds")) {
+          if (!timeout->is_number_integer() || timeout->get<int64_t>() < 1 || timeout->get<int64_t>() > 86400)
+            errors.invalid(p + ".clientIP.timeoutSeconds", *timeout, "must be greater than 0 and less than 86400");
+          else
+            out["sessionAffinityConfig"] = {{"clientIP", {{"timeoutSeconds", *timeout}}}};
+        }
+      }
+    }
+  }
+  if (affinity == "ClientIP" && !out.contains("sessionAffinityConfig"))
+    out["sessionAffinityConfig"] = {{"clientIP", {{"timeoutSeconds", 10800}}}};
+  out["internalTrafficPolicy"] =
+      validateEnum(s, "internalTrafficPolicy", "spec.internalTrafficPolicy", {"Cluster", "Local"}, "Cluster", errors);
+  if (const json* external = field(s, "externalTrafficPolicy"); external && type == "ClusterIP")
+    errors.invalid("spec.externalTrafficPolicy", *external,
+                   "may only be set when `type` is 'NodePort' or 'LoadBalancer'");
+  else if (type != "ClusterIP")
+    out["externalTrafficPolicy"] = validateEnum(s, "externalTrafficPolicy", "spec.externalTrafficPolicy",
+                                                {"Cluster", "Local"}, "Cluster", errors);
+  return out;
+}
+
+// discovery.k8s.io/v1 EndpointSlice: addressType, endpoints and ports at the top level.
+void validateEndpointSlice(const json& object, json& out, FieldErrors& errors) {
+  errors.unknownFields(object, "", {"apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"});
+  const json* type = field(object, "addressType");
+  std::string addressType;
+  if (!type)
+    errors.required("addressType");
+  else if (*type != "IPv4" && *type != "IPv6")
+    errors.unsupported("addressType", *type, {"IPv4", "IPv6"});  // FQDN: nothing to program
+  else
+    addressType = type->get<std::string>();
+  out["addressType"] = addressType;
+  json endpoints = json::array();
+  if (const json* list = field(object, "endpoints"); list && errors.array(*list, "endpoints")) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& e = (*list)[i];
+      std::string p = index("endpoints", i);
+      if (!errors.object(e, p)) continue;
+      errors.unknownFields(e, p, {"addresses", "conditions", "nodeName", "targetRef", "hostname", "zone", "hints"});
+      json o = json::object();
+      json addresses = json::array();
+      const json* a = field(e, "addresses");
+      if (!a) {
+        errors.required(p + ".addresses");
+      } else if (errors.array(*a, p + ".addresses")) {
+        if (a->empty() || a->size() > 100)
+          errors.invalid(p + ".addresses", *a, "must have at least 1 and at most 100 addresses");
+        for (size_t j = 0; j < a->size(); ++j) {
+          std::string ap = index(p + ".addresses", j);
+          if (!errors.string((*a)[j], ap)) continue;
+          auto ip = IpAddr::parse((*a)[j].get<std::string>());
+          if (!ip)
+            errors.invalid(ap, (*a)[j], "must be a valid IP address");
+          else if (!addressType.empty() && familyOf(*ip) != addressType)
+            errors.invalid(ap, (*a)[j], "must be an " + addressType + " address (addressType)");
+          else
+            addresses.push_back(ip->str());
+        }
+      }
+      o["addresses"] = addresses;
+      if (const json* c = field(e, "conditions"); c && errors.object(*c, p + ".conditions")) {
+        json conditions = json::object();
+        for (const char* name : {"ready", "serving", "terminating"})
+          if (const json* v = field(*c, name)) {
+            if (!v->is_boolean())
+              errors.invalid(p + ".conditions." + name, *v, "must be true or false");
+            else
+              conditions[name] = *v;
+          }
+        errors.unknownFields(*c, p + ".conditions", {"ready", "serving", "terminating"});
+        o["conditions"] = conditions;
+      }
+      if (const json* node = field(e, "nodeName"); node && errors.string(*node, p + ".nodeName")) {
+        if (auto err = checkDns1123Subdomain(node->get<std::string>())) errors.invalid(p + ".nodeName", *node, *err);
+        o["nodeName"] = *node;
+      }
+      if (const json* ref = field(e, "targetRef"); ref && errors.object(*ref, p + ".targetRef")) {
+        json r = json::object();
+        for (const char* name : {"kind", "namespace", "name"})
+          if (const json* v = field(*ref, name); v && errors.string(*v, p + ".targetRef." + name)) r[name] = *v;
+        o["targetRef"] = r;
+      }
+      endpoints.push_back(o);
+    }
+  }
+  out["endpoints"] = endpoints;
+  json ports = json::array();
+  if (const json* list = field(object, "ports"); list && errors.array(*list, "ports")) {
+    std::set<std::string> names;
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& port = (*list)[i];
+      std::string p = index("ports", i);
+      if (!errors.object(port, p)) continue;
+      errors.unknownFields(port, p, {"name", "port", "protocol", "appProtocol"});
+      json o = json::object();
+      std::string name;
+      if (const json* n = field(port, "name"); n && errors.string(*n, p + ".name")) name = n->get<std::string>();
+      if (!name.empty())
+        if (auto err = checkDns1123Label(name)) errors.invalid(p + ".name", name, *err);
+      if (!names.insert(name).second) errors.add(p + ".name", "Duplicate value: " + json(name).dump());
+      o["name"] = name;
+      if (const json* number = field(port, "port")) {
+        if (!validPortNumber(*number))
+          errors.invalid(p + ".port", *number, "must be between 1 and 65535, inclusive");
+        else
+          o["port"] = *number;
+      }
+      o["protocol"] = validateEnum(port, "protocol", p + ".protocol", {"TCP", "UDP"}, "TCP", errors);
+      ports.push_back(o);
+    }
+  }
+  out["ports"] = ports;
+}
+
 json normalise(const json& object, const ObjectRef& ref, FieldErrors& errors) {
   checkApiVersion(object, ref.kind, errors);
-  json out = {{"apiVersion", ref.kind == Kind::NetworkPolicy ? "networking.k8s.io/v1" : "v1"},
-              {"kind", kindName(ref.kind)}};
+  json out = {{"apiVersion", apiVersionOf(ref.kind)}, {"kind", kindName(ref.kind)}};
   out["metadata"] = validateMetadata(object, ref, errors);
   if (ref.kind == Kind::NetworkPolicy) {
     out["spec"] = validatePolicySpec(field(object, "spec"), errors);
@@ -585,6 +916,13 @@ json normalise(const json& object, const ObjectRef& ref, FieldErrors& errors) {
     if (!spec.empty()) out["spec"] = spec;
     json status = validatePodStatus(field(object, "status"), errors);
     if (!status.empty()) out["status"] = status;
+  } else if (ref.kind == Kind::Service) {
+    out["spec"] = validateServiceSpec(field(object, "spec"), errors);
+    // status is the cluster's to write (the allocator sets status.loadBalancer): a status in
+    // a manifest is ignored, as the apiserver ignores it on create and update.
+    out["status"] = {{"loadBalancer", json::object()}};
+  } else if (ref.kind == Kind::EndpointSlice) {
+    validateEndpointSlice(object, out, errors);
   }
   return out;
 }

@@ -13,11 +13,17 @@
 
 namespace cnikit::k8s {
 
-enum class Kind { Namespace, Pod, NetworkPolicy };
+enum class Kind { Namespace, Pod, NetworkPolicy, Service, EndpointSlice };
 
-const char* kindName(Kind kind);  // "Namespace", "Pod", "NetworkPolicy"
+// Every kind, in the order objects of a file are listed and shown.
+inline constexpr Kind kAllKinds[] = {Kind::Namespace, Kind::Pod, Kind::NetworkPolicy, Kind::Service,
+                                     Kind::EndpointSlice};
+
+const char* kindName(Kind kind);    // "Namespace", "Pod", "NetworkPolicy", "Service", "EndpointSlice"
+const char* apiVersionOf(Kind kind);  // "v1", "networking.k8s.io/v1", "discovery.k8s.io/v1"
 // Accepts what kubectl accepts for these kinds: "namespaces", "namespace", "ns", "Namespace",
-// "pods", "pod", "po", "networkpolicies", "networkpolicy", "netpol", "NetworkPolicy".
+// "pods", "pod", "po", "networkpolicies", "networkpolicy", "netpol", "NetworkPolicy",
+// "services", "service", "svc", "Service", "endpointslices", "endpointslice", "EndpointSlice".
 std::optional<Kind> parseKind(const std::string& text);
 
 struct ObjectRef {

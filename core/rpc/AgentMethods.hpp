@@ -30,4 +30,10 @@ inline constexpr const char* kObjectsDeleteMethod = "objects.delete";
 // {"kind", "namespace"?, "all"?} -> {"items": [...]}.
 inline constexpr const char* kObjectsListMethod = "objects.list";
 
+// Services of this node (core/service/ServiceMethods, from the ServiceController).
+// -> {"node": NodeContext, "status": {...}, "services": [service table entries]}.
+inline constexpr const char* kServiceListMethod = "service.list";
+// {"service": "ns/name"} -> {"service": entry, "provider", "explain": provider's explain}.
+inline constexpr const char* kServiceExplainMethod = "service.explain";
+
 }  // namespace cnikit::rpc

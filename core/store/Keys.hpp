@@ -2,6 +2,7 @@
 // Every area of the cluster store under /cnikit/v1/ (docs/store-layout.md). Each key and
 // prefix of core, cmd and tools is spelled here once; areas with a finer layout of their own
 // (IPAM: core/ipam/IpamKeys, Kubernetes objects: core/k8s/ObjectKeys) start from these roots.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,21 @@ inline std::string endpointNodeOf(std::string_view key) {
 inline constexpr std::string_view kObjectsPrefix = "/cnikit/v1/k8s/";
 // /cnikit/v1/ipam/...: subnets, addresses, handles (core/ipam/IpamKeys).
 inline constexpr std::string_view kIpamPrefix = "/cnikit/v1/ipam/";
+// /cnikit/v1/services/...: what Services hold cluster-wide (core/agent/ServiceAllocator), one
+// key per allocation, value {"service": "<namespace>/<name>"} (+ "pool" for load-balancer
+// addresses), created with create-if-absent so no two Services share one:
+//   clusterips/<ip>  nodeports/<port>  loadbalancerips/<ip>   (<ip> as ipam::keys::ipText)
+inline constexpr std::string_view kServicesPrefix = "/cnikit/v1/services/";
+inline std::string serviceClusterIp(std::string_view ipText) {
+  return std::string(kServicesPrefix).append("clusterips/").append(ipText);
+}
+inline std::string serviceNodePort(uint16_t port) {
+  return std::string(kServicesPrefix).append("nodeports/").append(std::to_string(port));
+}
+inline std::string serviceLoadBalancerIp(std::string_view ipText) {
+  return std::string(kServicesPrefix).append("loadbalancerips/").append(ipText);
+}
+
 // /cnikit/v1/backends/<instance>/...: what a backend stores through its host callbacks.
 inline constexpr std::string_view kBackendsPrefix = "/cnikit/v1/backends/";
 inline std::string backendScope(std::string_view instance) {

@@ -162,6 +162,40 @@ TEST(AgentConfig, RefusesOverlappingPools) {
   EXPECT_NE(e.find("overlaps pool 'default'"), std::string::npos) << e;
 }
 
+TEST(AgentConfig, ServicesSectionWithDefaults) {
+  auto defaults = parseAgentConfig(kMinimal, "cfg.yaml");
+  EXPECT_EQ(defaults.services.clusterIPv4Cidr.str(), "10.96.0.0/16");
+  EXPECT_FALSE(defaults.services.clusterIPv6Cidr.has_value());
+  EXPECT_EQ(defaults.services.nodePortMin, 30000);
+  EXPECT_EQ(defaults.services.nodePortMax, 32767);
+  EXPECT_TRUE(defaults.services.loadBalancerPools.empty());
+
+  auto config = parseAgentConfig(std::string(kMinimal) + R"(
+services:
+  clusterIPv4Cidr: 10.100.0.0/16
+  clusterIPv6Cidr: "fd00:100::/112"
+  nodePortRange: 31000-31999
+  loadBalancerPools:
+  - {name: public, cidrs: [192.0.2.0/28, "2001:db8::/120"]}
+)",
+                                 "cfg.yaml");
+  EXPECT_EQ(config.services.clusterIPv4Cidr.str(), "10.100.0.0/16");
+  EXPECT_EQ(config.services.clusterIPv6Cidr->str(), "fd00:100::/112");
+  EXPECT_EQ(config.services.nodePortMin, 31000);
+  EXPECT_EQ(config.services.nodePortMax, 31999);
+  ASSERT_EQ(config.services.loadBalancerPools.size(), 1u);
+  EXPECT_EQ(config.services.loadBalancerPools[0].cidrs.size(), 2u);
+
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "services: {nodePortRange: 32000-31000}\n"),
+            "cfg.yaml.services.nodePortRange: '32000-31000' is not a port range like 30000-32767");
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "services: {clusterIPv4Cidr: 10.244.0.0/24}\n"),
+            "cfg.yaml.services.clusterIPv4Cidr: 10.244.0.0/24 overlaps 10.244.0.0/16");
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "services: {loadBalancerPools: [{name: p, cidrs: [10.244.5.0/24]}]}\n"),
+            "cfg.yaml.services.loadBalancerPools[0].cidrs: 10.244.5.0/24 overlaps 10.244.0.0/16");
+  EXPECT_EQ(errorOf(std::string(kMinimal) + "services: {clusterIPv6Cidr: 10.1.0.0/16}\n"),
+            "cfg.yaml.services.clusterIPv6Cidr: '10.1.0.0/16' is not an IPv6 CIDR");
+}
+
 TEST(PoolSelector, GlobMatch) {
   EXPECT_TRUE(globMatch("team-*", "team-a"));
   EXPECT_TRUE(globMatch("*", ""));

@@ -141,7 +141,7 @@ TEST_F(ObjectServiceTest, ListByKindAndNamespace) {
   auto list = call("objects.list", {{"kind", "networkpolicies"}, {"all", true}});
   EXPECT_EQ(list["kind"], "List");
   EXPECT_EQ(names(list), (std::vector<std::string>{"x/deny"}));
-  EXPECT_TRUE(call("objects.list", {{"kind", "services"}}).contains("error"));
+  EXPECT_TRUE(call("objects.list", {{"kind", "configmaps"}}).contains("error"));
 }
 
 TEST_F(ObjectServiceTest, DeleteByObjectsAndByRefs) {

@@ -171,7 +171,8 @@ TEST(ObjectKeys, RoundTrip) {
   EXPECT_EQ(storePrefix(Kind::Pod, "x"), "/cnikit/v1/k8s/pods/x/");
   EXPECT_EQ(parseKind("netpol"), Kind::NetworkPolicy);
   EXPECT_EQ(parseKind("po"), Kind::Pod);
-  EXPECT_EQ(parseKind("services"), std::nullopt);
+  EXPECT_EQ(parseKind("services"), Kind::Service);
+  EXPECT_EQ(parseKind("configmaps"), std::nullopt);
 }
 
 TEST(IpNet, ParsesContainsAndClearsHostBits) {

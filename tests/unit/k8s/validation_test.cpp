@@ -304,9 +304,11 @@ status:
 TEST(Validation, ApiVersionAndKind) {
   expectError("apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\n",
               "NetworkPolicy x/p", "apiVersion", "Unsupported value \"extensions/v1beta1\"");
-  auto errors = errorsOf("apiVersion: v1\nkind: Service\nmetadata: {name: s}\n");
+  auto errors = errorsOf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_NE(errors[0].find("document 1: kind \"Service\" is not supported"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("document 1: kind \"ConfigMap\" is not supported"), std::string::npos) << errors[0];
+  expectError("apiVersion: v1\nkind: EndpointSlice\nmetadata: {name: e, namespace: x}\naddressType: IPv4\n",
+              "EndpointSlice x/e", "apiVersion", "Unsupported value \"v1\": supported values: \"discovery.k8s.io/v1\"");
   errors = errorsOf("apiVersion: v1\nmetadata: {name: s}\n");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find("document 1: kind: Required value"), std::string::npos) << errors[0];

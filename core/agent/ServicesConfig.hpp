@@ -1,0 +1,27 @@
+#pragma once
+// The `services:` section of the cluster config: where ClusterIPs, NodePorts and
+// load-balancer addresses come from (core/agent/ServiceAllocator hands them out).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ipam/IpAddress.hpp"
+
+namespace cnikit::agent {
+
+// Like a MetalLB address pool or a Cilium LB-IPAM pool: addresses for type LoadBalancer.
+struct LoadBalancerPool {
+  std::string name;
+  std::vector<ipam::Cidr> cidrs;
+};
+
+struct ServicesConfig {
+  ipam::Cidr clusterIPv4Cidr = ipam::Cidr::parse("10.96.0.0/16");
+  std::optional<ipam::Cidr> clusterIPv6Cidr;  // set: dual-stack Services are possible
+  uint16_t nodePortMin = 30000;
+  uint16_t nodePortMax = 32767;
+  std::vector<LoadBalancerPool> loadBalancerPools;  // tried in order
+};
+
+}  // namespace cnikit::agent
