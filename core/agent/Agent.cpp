@@ -9,6 +9,7 @@
 
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
+#include <cnikit/toolkit/Sysctl.hpp>
 #include <spdlog/spdlog.h>
 
 #include "core/agent/LocalNode.hpp"
@@ -17,6 +18,10 @@
 #include "core/agent/Underlay.hpp"
 #include "core/plugin/BackendInstance.hpp"
 #include "core/plugin/HostServices.hpp"
+#include "core/service/LoadBalancerAnnouncer.hpp"
+#include "core/service/ProviderSet.hpp"
+#include "core/service/ServiceMethods.hpp"
+#include "core/service/iptables/IptablesServiceProxy.hpp"
 #include "core/plugin/OptionsSchema.hpp"
 #include "core/policy/iptables/IptablesProvider.hpp"
 #include "core/rpc/AgentProtocol.hpp"
@@ -75,6 +80,7 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
                                                  std::make_unique<policy::iptables::IptablesProvider>(), options);
     policy_->start();
   }
+  if (config_.services.proxy == ServicesConfig::Proxy::Iptables) startServices();
   cni_ = std::make_unique<CniService>(config_, *store_, *ipam_, *endpoints_, backends_, metrics_, policy_.get());
   nodeSync_ = std::make_unique<NodeSync>(config_, *store_, *ipam_, backends_, underlay);
   nodeSync_->onLocalSubnets([this](const NodeSubnets& current) { localSubnetsChanged(current); });
@@ -83,6 +89,33 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
     exposer_ = std::make_unique<prometheus::Exposer>(config_.metricsAddress);
     exposer_->RegisterCollectable(metrics_.prometheus());
   }
+}
+
+// The node's Service datapath: the iptables proxy, and the load-balancer announcer when the
+// cluster has load-balancer pools and this node an underlay to announce on.
+void Agent::startServices() {
+  // Pods on one bridge talk through it at L2: their replies are un-DNATed only when bridged
+  // traffic passes iptables (kube-proxy asks the same of every node).
+  for (const char* key : {"net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables"}) {
+    if (auto set = toolkit::writeSysctl(key, "1"); !set) spdlog::warn("services: {}", set.error().message);
+  }
+  std::vector<std::unique_ptr<service::ServiceProvider>> providers;
+  providers.push_back(std::make_unique<service::iptables::IptablesServiceProxy>());
+  std::vector<std::string> lbCidrs;
+  for (const auto& pool : config_.services.loadBalancerPools)
+    for (const auto& cidr : pool.cidrs) lbCidrs.push_back(cidr.str());
+  if (!lbCidrs.empty() && !underlay_.interface.empty()) {
+    auto announcer = std::make_unique<service::LoadBalancerAnnouncer>(
+        service::LoadBalancerAnnouncerOptions{config_.node, underlay_.interface, lbCidrs});
+    announcer->watchNodes(*store_);
+    providers.push_back(std::move(announcer));
+  }
+  service::ServiceControllerOptions options;
+  for (const auto& pool : config_.pools)
+    for (const auto& cidr : pool.cidrs) options.podCidrs.push_back(cidr.str());
+  services_ = std::make_unique<service::ServiceController>(
+      *store_, config_.node, std::make_unique<service::ProviderSet>(std::move(providers)), options);
+  services_->start();
 }
 
 void Agent::bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets) {
@@ -233,6 +266,7 @@ Agent::~Agent() {
   if (teardown) nodeSync_->leave();  // its lease takes the node record and subnets with it
   nodeSync_.reset();
   policy_.reset();
+  services_.reset();
   // KEEP_DATAPATH (a restart or upgrade): pods keep their traffic while no agent runs.
   for (const auto& [name, backend] : backends_) {
     try {
@@ -337,6 +371,7 @@ json Agent::dispatch(const json& request) {
     leave();
     return {{"leaving", config_.node}};
   }
+  if (service::ServiceMethods::handles(method)) return service::ServiceMethods::handle(services_.get(), request);
   if (ObjectService::handles(method)) return ObjectService(*store_, config_.services).handle(request);
   return {{"error", "unknown method '" + method + "'"}};
 }
@@ -361,6 +396,7 @@ json Agent::status() {
   out["store"] = storeStatus;
   out["cluster"] = nodeSync_->status();
   if (policy_) out["policy"] = policy_->status();
+  if (services_) out["services"] = services_->status();
   if (out["cluster"].contains("storeError")) {
     storeStatus["reachable"] = false;
     storeStatus["error"] = out["cluster"]["storeError"];

@@ -12,6 +12,7 @@
 
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/CniService.hpp"
+#include "core/service/ServiceController.hpp"
 #include "core/agent/Endpoints.hpp"
 #include "core/agent/LocalNode.hpp"
 #include "core/agent/NodeSync.hpp"
@@ -55,6 +56,7 @@ class Agent {
  private:
   void loadClusterConfig();
   void bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets);
+  void startServices();
   void localSubnetsChanged(const NodeSubnets& current);
   std::vector<plugin::PodRequest> podsOf(const std::string& instance);
   void watchClusterConfig();
@@ -76,6 +78,7 @@ class Agent {
   std::unique_ptr<CniService> cni_;
   std::unique_ptr<NodeSync> nodeSync_;
   std::unique_ptr<PolicyController> policy_;  // when a backend instance has `policy: iptables`
+  std::unique_ptr<service::ServiceController> services_;  // unless services.proxy is none
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 

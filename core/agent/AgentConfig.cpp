@@ -236,8 +236,13 @@ void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& 
 
 ServicesConfig parseServices(const json& j, const std::string& where, const std::vector<ipam::PoolConfig>& pools) {
   FieldReader r(j, where);
-  r.rejectUnknown({"clusterIPv4Cidr", "clusterIPv6Cidr", "nodePortRange", "loadBalancerPools"});
+  r.rejectUnknown({"proxy", "clusterIPv4Cidr", "clusterIPv6Cidr", "nodePortRange", "loadBalancerPools"});
   ServicesConfig services;
+  auto proxy = r.string("proxy", "iptables");
+  if (proxy == "none")
+    services.proxy = ServicesConfig::Proxy::None;
+  else if (proxy != "iptables")
+    r.fail("proxy", "'" + proxy + "' is not one of iptables, none");
   auto v4 = r.string("clusterIPv4Cidr", services.clusterIPv4Cidr.str());
   services.clusterIPv4Cidr = parseCidr(r, "clusterIPv4Cidr", v4);
   if (!services.clusterIPv4Cidr.isV4()) r.fail("clusterIPv4Cidr", "'" + v4 + "' is not an IPv4 CIDR");

@@ -17,6 +17,10 @@ struct LoadBalancerPool {
 };
 
 struct ServicesConfig {
+  // Who implements Services on the nodes: the core's iptables proxy, or nothing (a backend or
+  // an external kube-proxy does; objects are still validated and allocated).
+  enum class Proxy { Iptables, None };
+  Proxy proxy = Proxy::Iptables;
   ipam::Cidr clusterIPv4Cidr = ipam::Cidr::parse("10.96.0.0/16");
   std::optional<ipam::Cidr> clusterIPv6Cidr;  // set: dual-stack Services are possible
   uint16_t nodePortMin = 30000;
