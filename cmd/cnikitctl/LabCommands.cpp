@@ -104,9 +104,12 @@ void printStatus(const json& s) {
   pods.print(std::cout);
 }
 
-std::string counts(const std::map<std::string, int>& items) {
+// "x/b 97 (32%), x/c 104 (35%)": the distribution over `connections`.
+std::string counts(const std::map<std::string, int>& items, int connections) {
   std::string out;
-  for (const auto& [what, n] : items) out += (out.empty() ? "" : ", ") + what + " " + std::to_string(n);
+  for (const auto& [what, n] : items)
+    out += (out.empty() ? "" : ", ") + what + " " + std::to_string(n) + " (" +
+           std::to_string(connections > 0 ? (n * 100 + connections / 2) / connections : 0) + "%)";
   return out.empty() ? "-" : out;
 }
 
@@ -116,7 +119,8 @@ void printServiceProbe(const lab::ServiceProbeResult& r) {
             << k8s::protocolName(f.protocol) << ", " << r.count << " connection(s) per client and address\n";
   Table table({"FROM", "TO", "VIA", "ANSWERED", "FAILED"});
   for (const auto& row : r.rows)
-    table.add({row.from, row.to.str(), row.to.via, counts(row.answered), counts(row.failed)});
+    table.add({row.from, row.to.str(), row.to.via, counts(row.answered, row.connections),
+               counts(row.failed, row.connections)});
   table.print(std::cout);
 }
 

@@ -27,7 +27,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using Counts = std::map<std::string, int>;
 
-constexpr auto kSettle = std::chrono::seconds(15);
+constexpr auto kSettle = std::chrono::seconds(10);
 const std::set<std::string> kWeb{"svc/web-1", "svc/web-2", "svc/web-3"};
 constexpr const char* kOutsideAddress = "10.250.0.250";
 
