@@ -368,6 +368,23 @@ TEST_F(LabServices, ScalingEndpointsUpAndDownTakesEffect) {
   lab_->lab().remove(scale2);
 }
 
+TEST_F(LabServices, ServiceWithoutSelectorUsesTheEndpointSliceAppliedByHand) {
+  const auto* web2 = lab_->lab().state().pod("svc/web-2");
+  ASSERT_TRUE(web2 && !web2->ips.empty());
+  // One manifest, as users write them: the Service and its EndpointSlice (web-2 alone).
+  Applied manual(*lab_, serviceYaml("manual", "  ports:\n  - {name: http, port: 80, targetPort: 80}\n") +
+                            "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+                            "metadata:\n  name: manual-1\n  namespace: svc\n"
+                            "  labels: {kubernetes.io/service-name: manual}\n"
+                            "addressType: IPv4\nports:\n- {name: http, port: 80, protocol: TCP}\n"
+                            "endpoints:\n- addresses: [\"" +
+                            web2->ips.front() + "\"]\n  conditions: {ready: true}\n");
+  auto result = lab_->awaitProbe(
+      "svc/svc/manual", {"--from", "cli/client-1", "--count", "10"},
+      [](const json& r) { return servedOnlyBy(r, {"svc/web-2"}); }, "svc/manual answered by its hand-written endpoint");
+  EXPECT_EQ(sum(result, "answered"), (Counts{{"svc/web-2", 10}})) << result.dump();
+}
+
 TEST_F(LabServices, ServiceWithoutEndpointsRefusesAtOnce) {
   Applied empty(*lab_, serviceYaml("empty",
                                    "  selector: {app: nobody}\n  ports:\n  - {name: http, port: 80, targetPort: 80}\n"
