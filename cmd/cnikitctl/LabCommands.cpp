@@ -1,6 +1,7 @@
 // cnikitctl lab ...: a multi-node cluster in network namespaces on this machine (tools/lab):
-// up, down, list, status, apply/delete -f, exec, probe, node and etcd control, and the
-// hidden `serve` that runs in every pod.
+// up, down, list, status, apply/delete -f, exec (in a pod or the outside client), probe (the
+// pod matrix, or a Service), node and etcd control, and the hidden `serve` that runs in
+// every pod.
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
@@ -11,15 +12,17 @@
 
 #include "cmd/cnikitctl/Commands.hpp"
 #include "cmd/cnikitctl/Table.hpp"
+#include "core/policy/Matrix.hpp"
 #include "tools/lab/Lab.hpp"
 #include "tools/lab/LabEtcd.hpp"
+#include "tools/lab/LabExternal.hpp"
 #include "tools/lab/LabNodes.hpp"
 #include "tools/lab/LabPaths.hpp"
 #include "tools/lab/LabPods.hpp"
 #include "tools/lab/LabSpec.hpp"
 #include "tools/lab/Probe.hpp"
 #include "tools/lab/ProbeServer.hpp"
-#include "core/policy/Matrix.hpp"
+#include "tools/lab/ServiceProbe.hpp"
 
 namespace cnikit::ctl {
 namespace {
@@ -74,7 +77,12 @@ void printStatus(const json& s) {
             << s["fabric"]["bridge"].get<std::string>() << " " << s["fabric"]["ipv4"].get<std::string>() << "\n";
   std::cout << "etcd:    " << s["etcd"]["endpoint"].get<std::string>() << ", "
             << (s["etcd"]["running"].get<bool>() ? "running, pid " + s["etcd"]["process"]["pid"].dump() : "NOT running")
-            << "\n\n";
+            << "\n";
+  if (s["external"].value("present", false))
+    std::cout << "Outside: " << s["external"]["netns"].get<std::string>() << ", "
+              << s["external"]["ipv4"].get<std::string>() << ", " << s["external"]["ipv6"].get<std::string>()
+              << " (lab exec --external)\n";
+  std::cout << "\n";
   Table nodes({"NODE", "UNDERLAY", "AGENT", "SUBNETS", "SOCKET"});
   for (const auto& n : s["nodes"]) {
     std::string agent = n.value("running", false) ? "running (pid " + n["agent"]["pid"].dump() + ")" : "stopped";
@@ -94,6 +102,26 @@ void printStatus(const json& s) {
               ips.empty() ? "-" : ips, p.value("running", false) ? "running" : "stopped", p["netns"]});
   }
   pods.print(std::cout);
+}
+
+// "x/b 97 (32%), x/c 104 (35%)": the distribution over `connections`.
+std::string counts(const std::map<std::string, int>& items, int connections) {
+  std::string out;
+  for (const auto& [what, n] : items)
+    out += (out.empty() ? "" : ", ") + what + " " + std::to_string(n) + " (" +
+           std::to_string(connections > 0 ? (n * 100 + connections / 2) / connections : 0) + "%)";
+  return out.empty() ? "-" : out;
+}
+
+void printServiceProbe(const lab::ServiceProbeResult& r) {
+  const auto& f = r.frontends;
+  std::cout << "Service " << f.service << " port " << (f.portName.empty() ? "" : f.portName + " ") << f.port << "/"
+            << k8s::protocolName(f.protocol) << ", " << r.count << " connection(s) per client and address\n";
+  Table table({"FROM", "TO", "VIA", "ANSWERED", "FAILED"});
+  for (const auto& row : r.rows)
+    table.add({row.from, row.to.str(), row.to.via, counts(row.answered, row.connections),
+               counts(row.failed, row.connections)});
+  table.print(std::cout);
 }
 
 }  // namespace
@@ -124,6 +152,13 @@ void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitC
     int probeTimeoutMs = 1000;
     bool ipv6 = false;
     bool showFailures = false;
+    std::string to;
+    std::vector<std::string> from;
+    bool external = false;
+    bool nodePort = false;
+    bool loadBalancer = false;
+    std::vector<std::string> probeNodes;
+    int count = 1;
     std::string node;
     std::vector<std::string> labels;
     std::string ports;
@@ -190,7 +225,8 @@ void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitC
       printStatus(s);
   });
 
-  auto* apply = group->add_subcommand("apply", "run Pods and store Namespaces, Pods and NetworkPolicies in a lab");
+  auto* apply = group->add_subcommand(
+      "apply", "run Pods and store them with Namespaces, NetworkPolicies, Services and EndpointSlices in a lab");
   nameOption(apply);
   apply->add_option("-f,--filename", state->files, "FILE, DIR or - (multi-document YAML or JSON)")->required();
   apply->add_option("-n,--namespace", state->ns, "namespace for objects that name none")->capture_default_str();
@@ -215,19 +251,30 @@ void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitC
     lab::deleteObjects(lab, refs, printLine);
   });
 
-  auto* exec = group->add_subcommand("exec", "run a command inside a pod's network namespace");
+  auto* exec = group->add_subcommand("exec", "run a command inside a pod's network namespace, or the outside client's");
   nameOption(exec);
-  exec->add_option("pod", state->pod, "NAMESPACE/POD, or POD in default")->required();
-  exec->add_option("command", state->command, "the command and its arguments (after --)")->required();
+  exec->add_flag("--external", state->external, "in the lab's outside client (no POD then)");
+  exec->add_option("pod", state->pod, "NAMESPACE/POD, or POD in default");
+  exec->add_option("command", state->command, "the command and its arguments (after --)");
   exec->callback([state] {
     auto lab = lab::LabState::load(state->name);
-    const auto* pod = lab.pod(podKeyOf(state->pod));
-    if (!pod) throw std::runtime_error("lab " + state->name + " has no pod " + podKeyOf(state->pod));
+    std::string netns;
+    if (state->external) {
+      // No pod: what CLI11 took for one is the command's first word.
+      if (!state->pod.empty()) state->command.insert(state->command.begin(), state->pod);
+      netns = lab::externalNetns(lab);
+    } else {
+      if (state->pod.empty()) throw std::runtime_error("lab exec: name a POD (or --external)");
+      const auto* pod = lab.pod(podKeyOf(state->pod));
+      if (!pod) throw std::runtime_error("lab " + state->name + " has no pod " + podKeyOf(state->pod));
+      netns = pod->netns;
+    }
+    if (state->command.empty()) throw std::runtime_error("lab exec: no command (give it after --)");
     // setns, then exec: the command keeps this process's mounts (/sys stays the host's view,
     // unlike `ip netns exec`).
-    int fd = ::open(lab::netnsPath(pod->netns).c_str(), O_RDONLY | O_CLOEXEC);
+    int fd = ::open(lab::netnsPath(netns).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0)
-      throw std::runtime_error("cannot enter " + lab::netnsPath(pod->netns) + ": " + std::strerror(errno));
+      throw std::runtime_error("cannot enter " + lab::netnsPath(netns) + ": " + std::strerror(errno));
     std::vector<char*> argv;
     for (auto& a : state->command) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -236,16 +283,54 @@ void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitC
     throw std::runtime_error("cannot execute " + state->command[0] + ": " + std::strerror(errno));
   });
 
-  auto* probe = group->add_subcommand("probe", "connect from every pod to every pod: the real reachability matrix");
+  auto* probe = group->add_subcommand(
+      "probe", "connect from every pod to every pod (the real reachability matrix), or to a Service (--to)");
   nameOption(probe);
   probe->add_option("--port", state->port, "destination port (default: every port a pod serves)")
       ->check(CLI::Range(1, 65535));
-  probe->add_option("--protocol", state->protocol, "TCP or UDP (default: TCP with --port, else both)");
+  probe->add_option("--protocol", state->protocol,
+                    "TCP or UDP (default: TCP with --port, else both; with --to: picks among the Service's ports)");
   probe->add_option("--timeout-ms", state->probeTimeoutMs, "per connection")->capture_default_str();
-  probe->add_flag("--ipv6", state->ipv6, "probe the pods' IPv6 addresses");
+  probe->add_flag("--ipv6", state->ipv6, "probe IPv6 addresses (pods', or the Service's IPv6 frontends)");
   probe->add_flag("--show-failures", state->showFailures, "list each blocked connection and why (stderr)");
-  probe->callback([state, &options] {
+  probe->add_option("--to", state->to,
+                    "svc/NAMESPACE/NAME[:PORT]: connect to a Service (its ClusterIP unless --node-port or --lb) "
+                    "and report which endpoint answered");
+  probe->add_option("--from", state->from, "with --to: client pod NAMESPACE/POD (repeatable; default every pod)");
+  probe->add_flag("--external", state->external, "with --to: the lab's outside client is the client");
+  probe->add_flag("--node-port", state->nodePort, "with --to: every node's underlay address and the nodePort");
+  probe->add_option("--node", state->probeNodes, "with --node-port: only this node (repeatable)");
+  probe->add_flag("--lb", state->loadBalancer, "with --to: the Service's load-balancer addresses");
+  probe->add_option("--count", state->count, "with --to: connections per client and address")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  probe->callback([state, &options, probe] {
     auto lab = lab::LabState::load(state->name);
+    if (!state->to.empty()) {
+      if (state->port > 0) throw std::runtime_error("--port does not go with --to: write svc/NS/NAME:PORT");
+      if (state->nodePort && state->loadBalancer) throw std::runtime_error("--node-port and --lb exclude each other");
+      if (!state->probeNodes.empty() && !state->nodePort) throw std::runtime_error("--node needs --node-port");
+      lab::ServiceProbeOptions serviceOptions;
+      serviceOptions.target = lab::parseServiceProbeTarget(state->to);
+      serviceOptions.protocol = protocolOption(state->protocol);
+      serviceOptions.frontend = state->nodePort       ? lab::ServiceFrontend::NodePort
+                                : state->loadBalancer ? lab::ServiceFrontend::LoadBalancer
+                                                      : lab::ServiceFrontend::ClusterIP;
+      serviceOptions.ipv6 = state->ipv6;
+      for (const auto& f : state->from) serviceOptions.from.push_back(podKeyOf(f));
+      serviceOptions.external = state->external;
+      serviceOptions.nodes = state->probeNodes;
+      serviceOptions.count = state->count;
+      serviceOptions.timeout = std::chrono::milliseconds(state->probeTimeoutMs);
+      auto result = lab::probeService(lab, serviceOptions);
+      if (options.output == "table")
+        printServiceProbe(result);
+      else
+        std::cout << lab::toJson(result).dump(2) << "\n";
+      return;
+    }
+    for (const auto* flag : {"--from", "--external", "--node-port", "--node", "--lb", "--count"})
+      if (probe->count(flag)) throw std::runtime_error(std::string(flag) + " needs --to svc/NAMESPACE/NAME");
     lab::ProbeOptions probeOptions;
     if (state->port > 0) probeOptions.port = static_cast<uint16_t>(state->port);
     probeOptions.protocol = protocolOption(state->protocol);

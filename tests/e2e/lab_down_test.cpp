@@ -6,13 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
+#include "tests/e2e/TestLab.hpp"
 #include "tools/lab/LabPaths.hpp"
 #include "tools/lab/Netns.hpp"
 #include "tools/lab/Process.hpp"
-#include "tests/e2e/TestLab.hpp"
 
 namespace cnikit::e2e {
 namespace {
@@ -51,7 +52,10 @@ TEST_F(LabDown, RemovesEveryNamespaceProcessAndFile) {
   ASSERT_EQ(processes.size(), 5u);  // etcd, 2 agents, 2 probe servers
   for (const auto& p : processes) ASSERT_TRUE(lab::isRunning(p));
   auto namespaces = lab::listNetns(lab::netnsPrefix(lab.name()));
-  ASSERT_EQ(namespaces.size(), 5u);  // fabric, 2 nodes, 2 pods
+  ASSERT_EQ(namespaces.size(), 6u);  // fabric, the outside client, 2 nodes, 2 pods
+  EXPECT_NE(std::find(namespaces.begin(), namespaces.end(), state.external.netns), namespaces.end());
+  // A process the outside client runs (a `lab exec --external`) goes too.
+  processes.push_back(lab::spawnDaemon({{"sleep", "600"}, lab::netnsPath(state.external.netns), "", -1}));
   // Something the lab did not start itself, living in a pod: also the lab's, also removed.
   auto stray = lab::spawnDaemon({{"sleep", "600"}, lab::netnsPath(state.pod("x/a")->netns), "", -1});
   processes.push_back(stray);

@@ -55,7 +55,7 @@ TcpStream::TcpStream(const std::string& clientNetnsPath, const std::string& serv
     return s;
   });
   fd_.reset(fd);
-  // The probe server greets first ("cnikit-lab ns/pod\n").
+  // The probe server greets first ("cnikit-lab ns/pod from peer\n").
   pollfd pfd{fd_.get(), POLLIN, 0};
   char c = 0;
   while (c != '\n') {

@@ -9,6 +9,7 @@
 #include "core/agent/AgentConfig.hpp"
 #include "tools/lab/Command.hpp"
 #include "tools/lab/LabEtcd.hpp"
+#include "tools/lab/LabExternal.hpp"
 #include "tools/lab/LabNodes.hpp"
 #include "tools/lab/LabPaths.hpp"
 #include "tools/lab/Netns.hpp"
@@ -45,6 +46,11 @@ std::string describeCluster(const json& config) {
     std::string cidrs;
     for (const auto& c : p.value("cidrs", json::array())) cidrs += (cidrs.empty() ? "" : ",") + c.get<std::string>();
     out += ", pool " + p.value("name", "?") + " " + cidrs;
+  }
+  for (const auto& p : config.value("services", json::object()).value("loadBalancerPools", json::array())) {
+    std::string cidrs;
+    for (const auto& c : p.value("cidrs", json::array())) cidrs += (cidrs.empty() ? "" : ",") + c.get<std::string>();
+    out += ", load-balancer pool " + p.value("name", "?") + " " + cidrs;
   }
   return out;
 }
@@ -98,6 +104,10 @@ LabState upLab(const LabSpec& input, const Progress& progress) {
                  " nodad\n" + "link set " + state.fabricBridge + " up\n");
   if (progress)
     progress("fabric ready: bridge " + state.fabricBridge + " " + state.fabricIpv4 + "/16 in " + state.fabricNetns);
+  addExternalClient(state);
+  if (progress)
+    progress("outside client ready: " + state.external.ipv4 + ", " + state.external.ipv6 + " in " +
+             state.external.netns);
 
   startEtcd(state);
   if (progress)
@@ -255,6 +265,7 @@ json labStatus(const std::string& name) {
     const auto* p = state.pod(pod["namespace"].get<std::string>() + "/" + pod["name"].get<std::string>());
     pod["running"] = isRunning(p->server);
   }
+  out["external"]["present"] = !state.external.netns.empty() && netnsExists(state.external.netns);
   return out;
 }
 

@@ -26,8 +26,9 @@ void validateNodeName(const std::string& name) {
   if (!ok)
     throw std::invalid_argument("node name '" + name +
                                 "' must be a DNS label (a-z, 0-9, '-') of at most 40 characters");
-  if (name == "fabric" || name.rfind("pod-", 0) == 0)
-    throw std::invalid_argument("node name '" + name + "' is reserved (it names the fabric or a pod namespace)");
+  if (name == "fabric" || name == "external" || name.rfind("pod-", 0) == 0)
+    throw std::invalid_argument("node name '" + name +
+                                "' is reserved (it names the fabric, the outside client or a pod namespace)");
 }
 
 std::filesystem::path labRoot() {

@@ -1,6 +1,6 @@
 #pragma once
 // Where a lab lives: its state directory /run/cnikit-lab/<lab>/ and its network namespaces
-// cnikit-lab-<lab>-<part> (fabric, one per node, one per pod). Lab names hold no '-', so the
+// cnikit-lab-<lab>-<part> (fabric, external, one per node, one per pod). Lab names hold no '-', so the
 // namespaces of lab "a" can never be mistaken for those of a lab "a-b" when a crashed lab is
 // swept by prefix.
 #include <filesystem>
@@ -15,7 +15,7 @@ inline constexpr const char* kNetnsPrefix = "cnikit-lab-";
 // Throws std::invalid_argument unless name is 1-24 of [a-z0-9_], starting with a letter or digit.
 void validateLabName(const std::string& name);
 // Throws std::invalid_argument unless name is a DNS label of at most 40 characters that is
-// not "fabric" and does not start with "pod-" (those name other parts of the lab).
+// not "fabric" or "external" and does not start with "pod-" (those name other parts of the lab).
 void validateNodeName(const std::string& name);
 
 std::filesystem::path labRoot();  // kLabRoot, or $CNIKIT_LAB_ROOT when set

@@ -1,6 +1,7 @@
 #pragma once
-// `cnikitctl lab apply | delete -f`: Kubernetes objects in a lab. Namespaces and
-// NetworkPolicies are stored (through an agent, as `cnikitctl apply` does); a Pod also runs:
+// `cnikitctl lab apply | delete -f`: Kubernetes objects in a lab. Namespaces,
+// NetworkPolicies, Services and EndpointSlices (any kind but Pod) are stored (through an
+// agent, as `cnikitctl apply` does; the agents derive endpoints); a Pod also runs:
 // it is placed on spec.nodeName (or the node with the fewest pods), stored with its node,
 // gets a network namespace networked by that node's real `cnikit` executable (CNI ADD with
 // K8S_POD_NAMESPACE/K8S_POD_NAME), a probe server (`cnikitctl lab serve`) listening on
@@ -14,8 +15,8 @@
 
 namespace cnikit::lab {
 
-// Objects already validated (core/k8s). Policies and namespaces go first, so a pod is
-// policed from its first packet. A pod that exists is updated in place (labels, ports); it
+// Objects already validated (core/k8s). Everything but Pods goes first (namespaces, policies,
+// services), so a pod is policed from its first packet. A pod that exists is updated in place (labels, ports); it
 // cannot move to another node. Throws std::runtime_error at the first failure (what was
 // done before stays, and is in the state file).
 void applyObjects(LabState& state, const std::vector<k8s::NormalizedObject>& objects, const Progress& progress);

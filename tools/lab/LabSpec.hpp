@@ -1,8 +1,9 @@
 #pragma once
 // What `lab up` builds: nodes, the backend and its mode, the cluster config (pools,
 // backend instances, selection) and agent settings. Defaults: 3 nodes, flannel-like in
-// vxlan mode, pool 10.244.0.0/16 (+ fd00:10:244::/56) with a /24 (/64) per node. A lab.yaml
-// may set any of it:
+// vxlan mode, pool 10.244.0.0/16 (+ fd00:10:244::/56) with a /24 (/64) per node, and a
+// load-balancer pool `lab` inside the fabric subnet, 10.250.200.0/24 (+ fd00:250::200:0/112).
+// A lab.yaml may set any of it:
 //
 //   nodes: 3                      # or a list: [{name: node1, labels: {zone: a}}, ...]
 //   backend: flannel-like         # library of the default backend instance
@@ -13,6 +14,8 @@
 //   backends: [...]               # the cluster config itself (as the agent reads it):
 //   pools: [...]                  #   replaces the default backend instance and pool
 //   selection: [...]
+//   services: {...}               # the cluster config's services section (service CIDRs,
+//                                 #   nodePortRange, loadBalancerPools), replaces the default
 //   nodeLeaseTtlSeconds: 6        # agent settings
 //   resyncSeconds: 5
 //   logLevel: info
@@ -39,6 +42,8 @@ struct LabSpec {
   bool ipv6 = true;
   // {backends, pools, selection} from lab.yaml; null = the default instance and pool.
   nlohmann::json cluster;
+  // The services section from lab.yaml; null = the default load-balancer pool.
+  nlohmann::json services;
   int nodeLeaseTtlSeconds = 6;
   int resyncSeconds = 5;
   std::string logLevel = "info";

@@ -107,6 +107,7 @@ json LabState::toJson() const {
             {"dataDir", etcd.dataDir},
             {"logFile", etcd.logFile},
             {"argv", etcd.argv}}},
+          {"external", {{"netns", external.netns}, {"ipv4", external.ipv4}, {"ipv6", external.ipv6}}},
           {"clusterConfig", clusterConfig},
           {"agentSettings", agentSettings},
           {"netns", netns},
@@ -132,6 +133,10 @@ LabState LabState::fromJson(const json& j) {
   s.etcd.dataDir = etcd.value("dataDir", "");
   s.etcd.logFile = etcd.value("logFile", "");
   s.etcd.argv = etcd.value("argv", std::vector<std::string>{});
+  auto external = j.value("external", json::object());
+  s.external.netns = external.value("netns", "");
+  s.external.ipv4 = external.value("ipv4", s.external.ipv4);
+  s.external.ipv6 = external.value("ipv6", s.external.ipv6);
   s.clusterConfig = j.value("clusterConfig", json::object());
   s.agentSettings = j.value("agentSettings", json::object());
   s.netns = j.value("netns", std::vector<std::string>{});

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <cnikit/toolkit/UniqueFd.hpp>
 #include "core/k8s/Objects.hpp"
 #include "tools/lab/Process.hpp"
-#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {
 
@@ -54,6 +54,14 @@ struct EtcdState {
   std::vector<std::string> argv;
 };
 
+// The lab's outside client: a namespace on the fabric that is no node (no agent, no pod
+// network), to reach NodePorts and load-balancer addresses from outside the cluster.
+struct ExternalState {
+  std::string netns;                  // "" when the lab has none (made before it existed)
+  std::string ipv4 = "10.250.0.250";  // on the fabric /16, never a node's address
+  std::string ipv6 = "fd00:250::250";
+};
+
 struct LabState {
   std::string name;
   std::string dir;
@@ -65,6 +73,7 @@ struct LabState {
   std::string fabricIpv4 = "10.250.0.1";
   std::string fabricIpv6 = "fd00:250::1";
   EtcdState etcd;
+  ExternalState external;
   nlohmann::json clusterConfig;    // what /cnikit/v1/cluster/config holds
   nlohmann::json agentSettings;    // extra fields of every agent config
   std::vector<std::string> netns;  // every namespace the lab made

@@ -16,9 +16,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include <cnikit/toolkit/UniqueFd.hpp>
 #include "tools/lab/LabPaths.hpp"
 #include "tools/lab/Netns.hpp"
-#include <cnikit/toolkit/UniqueFd.hpp>
 
 namespace cnikit::lab {
 
@@ -45,22 +45,6 @@ struct Attempt {
   bool connected = false;
   std::string reason;
 };
-
-bool toSockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out, socklen_t& len) {
-  out = {};
-  if (ip.find(':') == std::string::npos) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&out);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    len = sizeof(sockaddr_in);
-    return ::inet_pton(AF_INET, ip.c_str(), &a->sin_addr) == 1;
-  }
-  auto* a = reinterpret_cast<sockaddr_in6*>(&out);
-  a->sin6_family = AF_INET6;
-  a->sin6_port = htons(port);
-  len = sizeof(sockaddr_in6);
-  return ::inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr) == 1;
-}
 
 const char kPayload[] = "cnikit-lab-probe";
 
@@ -147,6 +131,24 @@ void finish(std::vector<Attempt>& attempts, const std::vector<k8s::Protocol>& pr
     }
 }
 
+}  // namespace
+
+bool toSockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out, socklen_t& len) {
+  out = {};
+  if (ip.find(':') == std::string::npos) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&out);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    len = sizeof(sockaddr_in);
+    return ::inet_pton(AF_INET, ip.c_str(), &a->sin_addr) == 1;
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(port);
+  len = sizeof(sockaddr_in6);
+  return ::inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr) == 1;
+}
+
 void raiseDescriptorLimit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
@@ -154,8 +156,6 @@ void raiseDescriptorLimit() {
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
 }
-
-}  // namespace
 
 std::string probeOnce(const std::string& address, uint16_t port, k8s::Protocol protocol,
                       std::chrono::milliseconds timeout) {

@@ -3,14 +3,16 @@
 // source pod's namespace (a thread that setns()es) to the target's pod IP: TCP connect, or a
 // UDP datagram answered by the target's echo. The result is the reachability matrix of
 // core/policy, printed exactly as `cnikitctl policy matrix` prints the expected one.
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "tools/lab/LabState.hpp"
 #include "core/policy/Matrix.hpp"
+#include "tools/lab/LabState.hpp"
 
 namespace cnikit::lab {
 
@@ -34,6 +36,11 @@ struct ProbeResult {
 
 // Throws std::runtime_error when the lab has no pod with an address, or no port to probe.
 ProbeResult probeLab(const LabState& state, const ProbeOptions& options);
+
+// "10.0.0.1" or "fd00::1" and a port as a socket address; false when ip is no address.
+bool toSockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out, socklen_t& len);
+// Raises the soft descriptor limit to the hard one (up to 65536): probes keep many sockets open.
+void raiseDescriptorLimit();
 
 // One probe from inside the calling thread's namespace; "" when it connected, else why not.
 std::string probeOnce(const std::string& address, uint16_t port, k8s::Protocol protocol,

@@ -1,5 +1,6 @@
 #include "tools/lab/ProbeServer.hpp"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,7 +69,50 @@ void serveConnection(int fd, std::string greeting) {
   }
 }
 
+// "10.250.0.250:41234" (an IPv4-mapped peer of the dual-stack socket as IPv4) or "[fd00::1]:41234".
+std::string peerText(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (peer.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&peer);
+    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+    port = ntohs(a->sin_port);
+    return std::string(text) + ":" + std::to_string(port);
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&peer);
+  port = ntohs(a->sin6_port);
+  if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+    ::inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], text, sizeof text);
+    return std::string(text) + ":" + std::to_string(port);
+  }
+  ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+  return "[" + std::string(text) + "]:" + std::to_string(port);
+}
+
 }  // namespace
+
+std::string probeGreeting(const std::string& podKey, const std::string& peer) {
+  return "cnikit-lab " + podKey + " from " + peer + "\n";
+}
+
+std::optional<ProbeAnswer> parseProbeGreeting(std::string_view line) {
+  constexpr std::string_view kPrefix = "cnikit-lab ";
+  if (line.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  line.remove_prefix(kPrefix.size());
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  ProbeAnswer answer;
+  auto from = line.find(" from ");
+  answer.pod = std::string(line.substr(0, from));
+  if (from == std::string_view::npos) return answer;
+  std::string peer(line.substr(from + 6));
+  // "[v6]:port" or "v4:port": the address without the port.
+  if (!peer.empty() && peer.front() == '[') {
+    answer.peerAddress = peer.substr(1, peer.find(']') - 1);
+  } else {
+    answer.peerAddress = peer.substr(0, peer.rfind(':'));
+  }
+  return answer;
+}
 
 std::vector<ServedPort> parseServedPorts(const std::string& text) {
   std::vector<ServedPort> out;
@@ -109,7 +153,6 @@ void serveProbes(const std::vector<ServedPort>& ports, const std::string& podKey
     (void)!::write(readyFd, &byte, 1);
     ::close(readyFd);
   }
-  const std::string greeting = "cnikit-lab " + podKey + "\n";
   std::vector<pollfd> fds;
   for (const auto& l : listeners) fds.push_back({l.fd.get(), POLLIN, 0});
   char buf[65536];
@@ -121,15 +164,23 @@ void serveProbes(const std::vector<ServedPort>& ports, const std::string& podKey
     for (size_t i = 0; i < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
       if (listeners[i].port.protocol == k8s::Protocol::TCP) {
-        int conn = ::accept4(fds[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
-        if (conn >= 0) std::thread(serveConnection, conn, greeting).detach();
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        int conn = ::accept4(fds[i].fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+        if (conn >= 0) std::thread(serveConnection, conn, probeGreeting(podKey, peerText(peer))).detach();
         continue;
       }
       sockaddr_storage from{};
       socklen_t len = sizeof from;
       ssize_t n = ::recvfrom(fds[i].fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n >= 0)
+      if (n < 0) continue;
+      std::string_view datagram(buf, static_cast<size_t>(n));
+      if (datagram == kWhoami || datagram == std::string(kWhoami) + "\n") {
+        std::string answer = probeGreeting(podKey, peerText(from));
+        ::sendto(fds[i].fd, answer.data(), answer.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), len);
+      } else {
         ::sendto(fds[i].fd, buf, static_cast<size_t>(n), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), len);
+      }
     }
   }
 }

@@ -115,6 +115,23 @@ TEST(LabSpec, ErrorsNameTheFileAndTheField) {
   EXPECT_EQ(errorOf("mode: host-gw\n"), "");
 }
 
+TEST(LabSpec, DefaultServicesHaveALoadBalancerPoolOnTheFabric) {
+  LabSpec spec;
+  EXPECT_NE(errorOf("services: 5\n").find("lab.yaml: services: must be an object"), std::string::npos);
+  auto config = spec.clusterConfig();
+  if (!config.contains("services"))
+    GTEST_SKIP() << "the agent's cluster config parser has no services section yet (services issue, branch svcobj)";
+  EXPECT_EQ(config["services"]["loadBalancerPools"][0]["name"], "lab");
+  EXPECT_EQ(config["services"]["loadBalancerPools"][0]["cidrs"],
+            json::array({"10.250.200.0/24", "fd00:250::200:0/112"}));
+  spec.ipv6 = false;
+  EXPECT_EQ(spec.clusterConfig()["services"]["loadBalancerPools"][0]["cidrs"], json::array({"10.250.200.0/24"}));
+  // A services section of lab.yaml replaces the default one.
+  LabSpec own;
+  parseLabConfig("services: {loadBalancerPools: [{name: mine, cidrs: [10.250.201.0/24]}]}\n", "lab.yaml", own);
+  EXPECT_EQ(own.clusterConfig()["services"]["loadBalancerPools"][0]["name"], "mine");
+}
+
 TEST(LabPaths, NamesCannotBeConfusedAcrossLabs) {
   EXPECT_NO_THROW(validateLabName("demo"));
   EXPECT_NO_THROW(validateLabName("e2e_123_vx0"));
@@ -123,6 +140,7 @@ TEST(LabPaths, NamesCannotBeConfusedAcrossLabs) {
   EXPECT_THROW(validateLabName("Demo"), std::invalid_argument);
   EXPECT_THROW(validateLabName(std::string(25, 'a')), std::invalid_argument);
   EXPECT_THROW(validateNodeName("pod-x"), std::invalid_argument);
+  EXPECT_THROW(validateNodeName("external"), std::invalid_argument);  // the outside client
   EXPECT_THROW(validateNodeName("-x"), std::invalid_argument);
   EXPECT_NO_THROW(validateNodeName("node-1"));
   EXPECT_EQ(netnsName("demo", "node1"), "cnikit-lab-demo-node1");

@@ -29,6 +29,7 @@ TEST_F(LabStateTest, SavesAndLoadsEverythingItRecords) {
   s.name = "t1";
   s.dir = labDir("t1").string();
   s.fabricNetns = "cnikit-lab-t1-fabric";
+  s.external.netns = "cnikit-lab-t1-external";
   s.etcd.process = {1234, 99};
   s.etcd.endpoint = "http://10.250.0.1:2379";
   s.clusterConfig = {{"pools", nlohmann::json::array()}};
@@ -57,6 +58,8 @@ TEST_F(LabStateTest, SavesAndLoadsEverythingItRecords) {
   ASSERT_NE(loaded.pod("x/a"), nullptr);
   EXPECT_EQ(loaded.pod("x/a")->ports[1].protocol, k8s::Protocol::UDP);
   EXPECT_EQ(loaded.node("node1")->agent.pid, 42);
+  EXPECT_EQ(loaded.external.netns, "cnikit-lab-t1-external");
+  EXPECT_EQ(loaded.external.ipv4, "10.250.0.250");
   EXPECT_EQ(listLabs(), std::vector<std::string>{"t1"});
   loaded.forgetNetns("cnikit-lab-t1-fabric");
   EXPECT_TRUE(LabState::load("t1").netns.empty());
