@@ -96,8 +96,18 @@ Agent::Agent(AgentConfig config) : config_(std::move(config)) {
 void Agent::startServices() {
   // Pods on one bridge talk through it at L2: their replies are un-DNATed only when bridged
   // traffic passes iptables (kube-proxy asks the same of every node).
-  for (const char* key : {"net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables"}) {
-    if (auto set = toolkit::writeSysctl(key, "1"); !set) spdlog::warn("services: {}", set.error().message);
+  std::vector<std::pair<std::string, std::string>> sysctls = {{"net.bridge.bridge-nf-call-iptables", "1"},
+                                                               {"net.bridge.bridge-nf-call-ip6tables", "1"},
+                                                               // A node that DNATs a load-balancer address
+                                                               // back out of the interface it came in on
+                                                               // must not spend its ICMP budget on
+                                                               // redirects: the refusal of a Service
+                                                               // without endpoints would never be sent.
+                                                               {"net.ipv4.conf.all.send_redirects", "0"}};
+  if (!underlay_.interface.empty())
+    sysctls.push_back({"net/ipv4/conf/" + underlay_.interface + "/send_redirects", "0"});
+  for (const auto& [key, value] : sysctls) {
+    if (auto set = toolkit::writeSysctl(key, value); !set) spdlog::warn("services: {}", set.error().message);
   }
   std::vector<std::unique_ptr<service::ServiceProvider>> providers;
   providers.push_back(std::make_unique<service::iptables::IptablesServiceProxy>());

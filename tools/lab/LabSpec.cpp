@@ -29,13 +29,6 @@ json defaultServices(bool ipv6) {
   return {{"loadBalancerPools", json::array({{{"name", "lab"}, {"cidrs", cidrs}}})}};
 }
 
-// Until the agent's parser knows `services` (branch svcobj of the services issue), the
-// default section is left out rather than refusing every lab; a `services:` the lab.yaml
-// gives is never dropped. Remove this once that parser is merged.
-bool parserLacksServices(const std::invalid_argument& e) {
-  return std::string(e.what()).find("cluster config.services: unknown field") != std::string::npos;
-}
-
 }  // namespace
 
 json LabSpec::clusterConfig() const {
@@ -71,13 +64,7 @@ json LabSpec::clusterConfig() const {
   if (defaultSection) config["services"] = defaultServices(ipv6);
   // The agents would refuse it one by one; refuse it here, once, with the same message.
   agent::AgentConfig check;
-  try {
-    agent::applyClusterConfig(check, config.dump(), "cluster config");
-  } catch (const std::invalid_argument& e) {
-    if (!defaultSection || !parserLacksServices(e)) throw;
-    config.erase("services");
-    agent::applyClusterConfig(check, config.dump(), "cluster config");
-  }
+  agent::applyClusterConfig(check, config.dump(), "cluster config");
   return config;
 }
 

@@ -27,7 +27,7 @@ inline constexpr const char* kOptionsSchema = R"schema({
     "bridge": {"type": "string", "minLength": 1, "maxLength": 15, "default": "cni0", "description": "the Linux bridge pods are attached to"},
     "masquerade": {"type": "boolean", "default": false, "description": "SNAT pod traffic that leaves the pool"},
     "mtu": {"type": "integer", "minimum": 0, "maximum": 65535, "default": 0, "description": "pod MTU; 0 = derived from the underlay"},
-    "hairpin": {"type": "boolean", "default": false, "description": "hairpin mode on the pods' bridge ports"},
+    "hairpin": {"type": "boolean", "default": true, "description": "hairpin mode on the pods' bridge ports (a pod reaching itself through its Service)"},
     "vni": {"type": "integer", "minimum": 1, "maximum": 16777215, "default": 1, "description": "vxlan: VXLAN network identifier"},
     "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 8472, "description": "vxlan: UDP port"},
     "vxlanDevice": {"type": "string", "minLength": 1, "maxLength": 15, "description": "vxlan: device name (default flannel.<vni>)"}
@@ -39,7 +39,7 @@ struct Options {
   std::string bridge = "cni0";  // the Linux bridge pods are attached to
   bool masquerade = false;      // SNAT pod traffic leaving the pool CIDR
   uint32_t mtu = 0;             // 0 = the request's MTU, else derived from the underlay MTU
-  bool hairpin = false;         // hairpin mode on the pods' bridge ports
+  bool hairpin = true;          // hairpin mode on the pods' bridge ports, as Flannel's hairpinMode
   uint32_t vni = 1;             // vxlan: VXLAN network identifier
   uint16_t port = 8472;         // vxlan: UDP destination port (flannel's default)
   std::string vxlanDevice;      // vxlan: device name; "" = "flannel.<vni>"
