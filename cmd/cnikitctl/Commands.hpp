@@ -14,7 +14,7 @@
 namespace cnikit::ctl {
 
 struct GlobalOptions {
-  std::string socket;          // agent socket
+  std::string socket;            // agent socket
   std::string output = "table";  // table | json (| yaml where a command supports it)
   bool json() const { return output == "json"; }
 };
@@ -26,12 +26,12 @@ nlohmann::json callAgent(const GlobalOptions& options, const std::string& method
 
 // Each adds its subcommands and sets their callbacks; a callback returns the exit code
 // through `exitCode`.
-void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // status, ipam, version
-void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // apply, delete, get
+void registerAgentCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);    // status, ipam, version
+void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);   // apply, delete, get
 void registerServiceCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // service list, explain
-void registerPolicyCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // policy matrix, explain
+void registerPolicyCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);   // policy matrix, explain
 void registerLabCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // lab up/down/apply/probe/...
-void registerBackendCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // backend describe
+void registerBackendCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);      // backend describe
 void registerConformanceCommands(CLI::App& app, const GlobalOptions& options, int& exitCode);  // conformance
 
 // The socket of a lab's first running agent (for the global --lab NAME); LabCommands.cpp.

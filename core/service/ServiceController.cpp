@@ -213,8 +213,7 @@ void ServiceController::objectEvent(const store::Event& e, std::set<std::string>
       break;
     }
     case k8s::Kind::Namespace:
-    case k8s::Kind::NetworkPolicy:
-      break;  // not the business of services
+    case k8s::Kind::NetworkPolicy: break;  // not the business of services
   }
 }
 
@@ -341,8 +340,8 @@ std::optional<Service> ServiceController::build(const std::string& serviceKey) c
           if (e.targetKind == "Pod" && !e.targetName.empty())
             pod = (e.targetNamespace.empty() ? s.ns : e.targetNamespace) + "/" + e.targetName;
           // Addresses of one endpoint are fungible: the first one serves (as kube-proxy does).
-          port.backends.push_back(
-              {e.addresses[0], *target, pod, e.nodeName, !e.nodeName.empty() && e.nodeName == node_, e.ready.value_or(true)});
+          port.backends.push_back({e.addresses[0], *target, pod, e.nodeName, !e.nodeName.empty() && e.nodeName == node_,
+                                   e.ready.value_or(true)});
         }
       }
     }

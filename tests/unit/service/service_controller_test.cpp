@@ -111,7 +111,8 @@ class ServiceControllerTest : public ::testing::Test {
     controller_->start();
   }
   void put(const std::string& yaml) {
-    for (const auto& o : k8s::validateObjects(yaml::yamlToJson(yaml))) store_->put(k8s::storeKey(o.ref), o.object.dump());
+    for (const auto& o : k8s::validateObjects(yaml::yamlToJson(yaml)))
+      store_->put(k8s::storeKey(o.ref), o.object.dump());
   }
   void node(const std::string& name, const std::string& ipv4) {
     agent::NodeRecord r;
@@ -120,7 +121,10 @@ class ServiceControllerTest : public ::testing::Test {
     store_->put(store::keys::node(name), json(r).dump());
   }
   void endpoint(const std::string& node, const std::string& pod, const std::vector<std::string>& addresses) {
-    json e = {{"containerId", "c-" + pod}, {"ifname", "eth0"}, {"podNamespace", "x"}, {"podName", pod},
+    json e = {{"containerId", "c-" + pod},
+              {"ifname", "eth0"},
+              {"podNamespace", "x"},
+              {"podName", pod},
               {"addresses", addresses}};
     store_->put(store::keys::endpoint(node, "c-" + pod, "eth0"), e.dump());
   }
@@ -317,9 +321,8 @@ TEST_F(ServiceControllerTest, TenThousandServicesAndOnePodChangeHandOnlyTheAffec
   }
   node("node-a", "192.168.0.1");
   start();
-  ASSERT_TRUE(provider_->waitFor([](const auto& calls, const ServiceTable& t) {
-    return !calls.empty() && t.size() == size_t{kServices};
-  }));
+  ASSERT_TRUE(provider_->waitFor(
+      [](const auto& calls, const ServiceTable& t) { return !calls.empty() && t.size() == size_t{kServices}; }));
   const size_t before = provider_->calls().size();
   put(pod("one", "app: a4242", "node-a", "10.244.1.40"));
   entry("s4242", [](const Service& s) { return s.ports[0].backends.size() == 1; });
