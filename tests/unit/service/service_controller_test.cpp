@@ -87,6 +87,54 @@ class RecordingProvider : public ServiceProvider {
   NodeContext node_;
 };
 
+// A real store whose watches can be told that their history was compacted away.
+class CompactingStore : public store::Store {
+ public:
+  explicit CompactingStore(store::Store& inner) : inner_(inner) {}
+  std::optional<store::KeyValue> get(std::string_view key) override { return inner_.get(key); }
+  store::Revision put(std::string_view key, std::string_view value, store::LeaseId lease) override {
+    return inner_.put(key, value, lease);
+  }
+  bool createIfAbsent(std::string_view key, std::string_view value, store::LeaseId lease) override {
+    return inner_.createIfAbsent(key, value, lease);
+  }
+  bool compareAndSwap(std::string_view key, store::Revision expected, std::string_view value,
+                      store::LeaseId lease) override {
+    return inner_.compareAndSwap(key, expected, value, lease);
+  }
+  bool remove(std::string_view key) override { return inner_.remove(key); }
+  bool compareAndDelete(std::string_view key, store::Revision expected) override {
+    return inner_.compareAndDelete(key, expected);
+  }
+  std::vector<store::KeyValue> list(std::string_view prefix) override { return inner_.list(prefix); }
+  store::Revision revision() override { return inner_.revision(); }
+  std::unique_ptr<store::Watch> watch(std::string_view prefix, store::Revision from, store::WatchCallback onEvents,
+                                      store::CompactedCallback onCompacted) override {
+    std::lock_guard lock(mutex_);
+    compacted_.push_back(onCompacted);
+    return inner_.watch(prefix, from, std::move(onEvents), std::move(onCompacted));
+  }
+  store::LeaseId grantLease(std::chrono::seconds ttl) override { return inner_.grantLease(ttl); }
+  bool keepAlive(store::LeaseId lease) override { return inner_.keepAlive(lease); }
+  void revokeLease(store::LeaseId lease) override { inner_.revokeLease(lease); }
+  std::string describe() const override { return inner_.describe(); }
+
+  // As a store does when a watch fell behind its history: the first watch is told.
+  void compactFirstWatch() {
+    store::CompactedCallback callback;
+    {
+      std::lock_guard lock(mutex_);
+      callback = compacted_.at(0);
+    }
+    callback();
+  }
+
+ private:
+  store::Store& inner_;
+  std::mutex mutex_;
+  std::vector<store::CompactedCallback> compacted_;
+};
+
 class ServiceControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -97,6 +145,7 @@ class ServiceControllerTest : public ::testing::Test {
   }
   void TearDown() override {
     controller_.reset();
+    compacting_.reset();
     store_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -107,7 +156,8 @@ class ServiceControllerTest : public ::testing::Test {
     ServiceControllerOptions options;
     options.podCidrs = {"10.244.0.0/16"};
     options.retryInterval = 20ms;
-    controller_ = std::make_unique<ServiceController>(*store_, "node-a", std::move(provider), options);
+    compacting_ = std::make_unique<CompactingStore>(*store_);
+    controller_ = std::make_unique<ServiceController>(*compacting_, "node-a", std::move(provider), options);
     controller_->start();
   }
   void put(const std::string& yaml) {
@@ -149,6 +199,7 @@ class ServiceControllerTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<CompactingStore> compacting_;
   RecordingProvider* provider_ = nullptr;
   std::unique_ptr<ServiceController> controller_;
 };
@@ -345,6 +396,20 @@ TEST_F(ServiceControllerTest, AProviderErrorIsFollowedByAFullSync) {
   EXPECT_FALSE(calls[calls.size() - 2].sync) << "the failed apply";
   EXPECT_TRUE(calls.back().sync) << "then a full sync";
   EXPECT_FALSE(controller_->status().contains("lastError"));
+}
+
+TEST_F(ServiceControllerTest, ACompactedWatchIsFollowedByARelistAndAFullSync) {
+  node("node-a", "192.168.0.1");
+  put(kWeb);
+  start();
+  ASSERT_TRUE(provider_->waitFor([](const auto& calls, const auto&) { return !calls.empty(); }));
+  const size_t before = provider_->calls().size();
+  compacting_->compactFirstWatch();
+  ASSERT_TRUE(provider_->waitFor(
+      [before](const auto& calls, const auto&) { return calls.size() > before && calls.back().sync; }));
+  // Watching again after the relist: a new pod still reaches the provider.
+  put(pod("w1", "app: web", "node-a", "10.244.1.30"));
+  entry("web", [](const Service& s) { return s.ports[0].backends.size() == 1; });
 }
 
 TEST_F(ServiceControllerTest, AgentMethodsListAndExplain) {
