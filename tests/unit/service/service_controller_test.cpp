@@ -236,6 +236,29 @@ TEST_F(ServiceControllerTest, SelectorBackendsWithReadinessByNodeLiveness) {
   entry("web", [](const Service& s) { return !s.ports[0].backends[1].ready; });
 }
 
+TEST_F(ServiceControllerTest, EveryLabelOfTheSelectorMustMatch) {
+  node("node-a", "192.168.0.1");
+  put(R"(apiVersion: v1
+kind: Service
+metadata: {name: fe, namespace: x}
+spec:
+  clusterIP: 10.96.0.15
+  selector: {app: web, tier: fe}
+  ports: [{port: 80}]
+---
+)");
+  put(pod("a", "app: web, tier: fe", "node-a", "10.244.1.60") + pod("b", "app: web", "node-a", "10.244.1.61") +
+      pod("c", "tier: fe", "node-a", "10.244.1.62"));
+  start();
+  auto s = entry("fe", [](const Service& s) { return s.ports[0].backends.size() == 1; });
+  EXPECT_EQ(s.ports[0].backends[0].pod, "x/a");
+  put(pod("b", "app: web, tier: fe", "node-a", "10.244.1.61"));  // b gains the second label
+  entry("fe", [](const Service& s) { return s.ports[0].backends.size() == 2; });
+  store_->remove(k8s::storeKey({k8s::Kind::Pod, "x", "a"}));
+  s = entry("fe", [](const Service& s) { return s.ports[0].backends.size() == 1; });
+  EXPECT_EQ(s.ports[0].backends[0].pod, "x/b");
+}
+
 TEST_F(ServiceControllerTest, NamedTargetPortResolvesPerPod) {
   put(R"(apiVersion: v1
 kind: Service
