@@ -17,9 +17,9 @@
 
 #include "cmd/cnikitctl/Commands.hpp"
 #include "cmd/cnikitctl/Table.hpp"
-#include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/Objects.hpp"
 #include "core/k8s/ServiceObjects.hpp"
+#include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::ctl {
 namespace {
@@ -88,16 +88,11 @@ std::vector<json> parseText(const ManifestText& m) {
 
 const char* resourceName(k8s::Kind kind) {
   switch (kind) {
-    case k8s::Kind::Namespace:
-      return "namespace";
-    case k8s::Kind::Pod:
-      return "pod";
-    case k8s::Kind::NetworkPolicy:
-      return "networkpolicy.networking.k8s.io";
-    case k8s::Kind::Service:
-      return "service";
-    case k8s::Kind::EndpointSlice:
-      return "endpointslice.discovery.k8s.io";
+    case k8s::Kind::Namespace: return "namespace";
+    case k8s::Kind::Pod: return "pod";
+    case k8s::Kind::NetworkPolicy: return "networkpolicy.networking.k8s.io";
+    case k8s::Kind::Service: return "service";
+    case k8s::Kind::EndpointSlice: return "endpointslice.discovery.k8s.io";
   }
   return "?";
 }
@@ -139,11 +134,8 @@ void emitYaml(YAML::Emitter& out, const json& j) {
         out << s;
       break;
     }
-    case json::value_t::null:
-      out << YAML::Null;
-      break;
-    default:
-      out << j.dump();  // numbers and booleans print as JSON does
+    case json::value_t::null: out << YAML::Null; break;
+    default: out << j.dump();  // numbers and booleans print as JSON does
   }
 }
 
@@ -164,8 +156,8 @@ std::vector<std::string> serviceColumns(const json& item) {
   }
   std::string ports, selector;
   for (const auto& p : s.ports)
-    ports += (ports.empty() ? "" : ",") + std::to_string(p.port) + (p.nodePort ? ":" + std::to_string(p.nodePort) : "") +
-             "/" + k8s::protocolName(p.protocol);
+    ports += (ports.empty() ? "" : ",") + std::to_string(p.port) +
+             (p.nodePort ? ":" + std::to_string(p.nodePort) : "") + "/" + k8s::protocolName(p.protocol);
   if (s.selector)
     for (const auto& [k, v] : *s.selector) selector += (selector.empty() ? "" : ",") + k + "=" + v;
   return {k8s::serviceTypeName(s.type), s.clusterIPs.empty() ? "<none>" : s.clusterIPs[0], external,
@@ -176,7 +168,8 @@ std::vector<std::string> serviceColumns(const json& item) {
 std::vector<std::string> endpointSliceColumns(const json& item) {
   auto slice = k8s::endpointSliceFromJson(item);
   std::string ports, endpoints;
-  for (const auto& p : slice.ports) ports += (ports.empty() ? "" : ",") + (p.port ? std::to_string(*p.port) : "<unset>");
+  for (const auto& p : slice.ports)
+    ports += (ports.empty() ? "" : ",") + (p.port ? std::to_string(*p.port) : "<unset>");
   for (const auto& e : slice.endpoints)
     if (!e.addresses.empty()) endpoints += (endpoints.empty() ? "" : ",") + e.addresses[0];
   return {slice.ipv6 ? "IPv6" : "IPv4", ports.empty() ? "<unset>" : ports, endpoints.empty() ? "<unset>" : endpoints};
@@ -189,7 +182,8 @@ void printObjectsTable(k8s::Kind kind, const json& items, bool withNamespace) {
   if (kind == k8s::Kind::Pod) header.insert(header.end(), {"IP", "NODE", "PORTS", "LABELS"});
   if (kind == k8s::Kind::NetworkPolicy) header.insert(header.end(), {"POD-SELECTOR", "POLICY-TYPES"});
   if (kind == k8s::Kind::Namespace) header.push_back("LABELS");
-  if (kind == k8s::Kind::Service) header.insert(header.end(), {"TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR"});
+  if (kind == k8s::Kind::Service)
+    header.insert(header.end(), {"TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "SELECTOR"});
   if (kind == k8s::Kind::EndpointSlice) header.insert(header.end(), {"ADDRESSTYPE", "PORTS", "ENDPOINTS"});
   Table table(header);
   for (const auto& item : items) {
@@ -298,7 +292,8 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
   };
   auto state = std::make_shared<State>();
 
-  auto* apply = app.add_subcommand("apply", "create or update Namespaces, Pods, NetworkPolicies, Services and EndpointSlices from manifests");
+  auto* apply = app.add_subcommand(
+      "apply", "create or update Namespaces, Pods, NetworkPolicies, Services and EndpointSlices from manifests");
   apply->add_option("-f,--filename", state->files, "FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin")->required();
   apply->add_option("-n,--namespace", state->ns, "namespace for objects that name none")->default_val("default");
   apply->callback([&options, &exitCode, state] {
@@ -333,8 +328,11 @@ void registerObjectCommands(CLI::App& app, const GlobalOptions& options, int& ex
     printResults(options, response, "deleted", state->ignoreNotFound, exitCode);
   });
 
-  auto* get = app.add_subcommand("get", "list Namespaces, Pods, NetworkPolicies, Services or EndpointSlices in the store");
-  get->add_option("kind", state->kind, "namespaces (ns), pods (po), networkpolicies (netpol), services (svc) or endpointslices")->required();
+  auto* get =
+      app.add_subcommand("get", "list Namespaces, Pods, NetworkPolicies, Services or EndpointSlices in the store");
+  get->add_option("kind", state->kind,
+                  "namespaces (ns), pods (po), networkpolicies (netpol), services (svc) or endpointslices")
+      ->required();
   get->add_option("name", state->name, "only this object");
   get->add_option("-n,--namespace", state->getNamespace, "namespace (default: default)")->default_val("default");
   get->add_flag("-A,--all-namespaces", state->allNamespaces, "every namespace");

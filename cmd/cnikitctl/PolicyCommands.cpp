@@ -15,18 +15,11 @@ using nlohmann::json;
 
 void load(policy::Engine& engine, k8s::Kind kind, const json& object) {
   switch (kind) {
-    case k8s::Kind::Namespace:
-      engine.upsertNamespace(k8s::namespaceFromJson(object));
-      break;
-    case k8s::Kind::Pod:
-      engine.upsertPod(k8s::podFromJson(object));
-      break;
-    case k8s::Kind::NetworkPolicy:
-      engine.upsertPolicy(k8s::networkPolicyFromJson(object));
-      break;
+    case k8s::Kind::Namespace: engine.upsertNamespace(k8s::namespaceFromJson(object)); break;
+    case k8s::Kind::Pod: engine.upsertPod(k8s::podFromJson(object)); break;
+    case k8s::Kind::NetworkPolicy: engine.upsertPolicy(k8s::networkPolicyFromJson(object)); break;
     case k8s::Kind::Service:
-    case k8s::Kind::EndpointSlice:
-      break;  // policy sees the endpoint behind a Service, never the Service
+    case k8s::Kind::EndpointSlice: break;  // policy sees the endpoint behind a Service, never the Service
   }
 }
 

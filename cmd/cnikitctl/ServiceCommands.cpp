@@ -71,8 +71,8 @@ void registerServiceCommands(CLI::App& app, const GlobalOptions& options, int& e
     const auto status = response.value("status", json::object());
     std::cout << "\nProvider " << status.value("provider", "?") << ": " << status.value("services", 0)
               << " service(s), " << status.value("readyBackends", 0) << "/" << status.value("backends", 0)
-              << " backends ready" << (status.contains("lastError") ? ", last error: " + status["lastError"].dump() : "")
-              << "\n";
+              << " backends ready"
+              << (status.contains("lastError") ? ", last error: " + status["lastError"].dump() : "") << "\n";
   });
 
   auto name = std::make_shared<std::string>();

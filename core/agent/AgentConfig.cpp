@@ -231,7 +231,8 @@ void parseCluster(const FieldReader& r, const std::string& origin, AgentConfig& 
     config.selection.push_back(std::move(rule));
   }
   config.services = ServicesConfig{};
-  if (const json* services = r.find("services")) config.services = parseServices(*services, origin + ".services", config.pools);
+  if (const json* services = r.find("services"))
+    config.services = parseServices(*services, origin + ".services", config.pools);
 }
 
 ServicesConfig parseServices(const json& j, const std::string& where, const std::vector<ipam::PoolConfig>& pools) {

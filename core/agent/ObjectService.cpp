@@ -53,8 +53,8 @@ json ObjectService::handle(const json& request) {
       std::string kindText = request.value("kind", "");
       auto kind = k8s::parseKind(kindText);
       if (!kind)
-        throw std::invalid_argument("kind \"" + kindText +
-                                    "\" is not supported (namespaces, pods, networkpolicies, services, endpointslices)");
+        throw std::invalid_argument(
+            "kind \"" + kindText + "\" is not supported (namespaces, pods, networkpolicies, services, endpointslices)");
       return list(*kind, request.value("namespace", ""), request.value("all", false));
     }
   } catch (const k8s::ValidationError& e) {
@@ -95,8 +95,9 @@ json ObjectService::apply(const json& objects, const std::string& defaultNamespa
   for (size_t i = 0; i < normalized.size(); ++i) {
     const auto& object = normalized[i];
     if (auto s = services.find(i); s != services.end()) {
-      results.push_back(resultOf(object.ref, writeService(object, std::move(s->second.completed),
-                                                          std::move(s->second.previous), std::move(s->second.created))));
+      results.push_back(
+          resultOf(object.ref, writeService(object, std::move(s->second.completed), std::move(s->second.previous),
+                                            std::move(s->second.created))));
       continue;
     }
     auto key = k8s::storeKey(object.ref);

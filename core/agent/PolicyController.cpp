@@ -86,16 +86,14 @@ void PolicyController::loadLocked(store::Revision& revision) {
     if (object.is_discarded()) continue;
     try {
       switch (ref->kind) {
-        case k8s::Kind::Namespace:
-          engine_->upsertNamespace(k8s::namespaceFromJson(object));
-          break;
+        case k8s::Kind::Namespace: engine_->upsertNamespace(k8s::namespaceFromJson(object)); break;
         case k8s::Kind::Pod:
           storedPods_[ref->ns + "/" + ref->name] = k8s::podFromJson(object);
           refreshPod(ref->ns + "/" + ref->name);
           break;
-        case k8s::Kind::NetworkPolicy:
-          engine_->upsertPolicy(k8s::networkPolicyFromJson(object));
-          break;
+        case k8s::Kind::NetworkPolicy: engine_->upsertPolicy(k8s::networkPolicyFromJson(object)); break;
+        case k8s::Kind::Service:
+        case k8s::Kind::EndpointSlice: break;  // policy sees the endpoints behind a Service, after DNAT
       }
     } catch (const std::exception& ex) {
       spdlog::warn("policy: ignoring {}: {}", e.kv.key, ex.what());
@@ -109,8 +107,8 @@ void PolicyController::watchFrom(store::Revision revision) {
       k8s::kObjectsPrefix, revision, [this](const std::vector<store::Event>& events) { onObjectEvents(events); },
       [this] { onCompacted(); });
   endpointWatch_ = store_.watch(
-      store::keys::kEndpointsPrefix, revision, [this](const std::vector<store::Event>& events) { onEndpointEvents(events); },
-      [this] { onCompacted(); });
+      store::keys::kEndpointsPrefix, revision,
+      [this](const std::vector<store::Event>& events) { onEndpointEvents(events); }, [this] { onCompacted(); });
 }
 
 void PolicyController::onObjectEvents(const std::vector<store::Event>& events) {
@@ -123,32 +121,28 @@ void PolicyController::onObjectEvents(const std::vector<store::Event>& events) {
     try {
       if (e.type == store::EventType::Delete) {
         switch (ref->kind) {
-          case k8s::Kind::Namespace:
-            changes.merge(engine_->deleteNamespace(ref->name));
-            break;
+          case k8s::Kind::Namespace: changes.merge(engine_->deleteNamespace(ref->name)); break;
           case k8s::Kind::Pod:
             storedPods_.erase(podKey);
             changes.merge(refreshPod(podKey));
             break;
-          case k8s::Kind::NetworkPolicy:
-            changes.merge(engine_->deletePolicy(ref->ns, ref->name));
-            break;
+          case k8s::Kind::NetworkPolicy: changes.merge(engine_->deletePolicy(ref->ns, ref->name)); break;
+          case k8s::Kind::Service:
+          case k8s::Kind::EndpointSlice: break;
         }
         continue;
       }
       auto object = json::parse(e.kv.value, nullptr, false);
       if (object.is_discarded()) throw std::invalid_argument("not JSON");
       switch (ref->kind) {
-        case k8s::Kind::Namespace:
-          changes.merge(engine_->upsertNamespace(k8s::namespaceFromJson(object)));
-          break;
+        case k8s::Kind::Namespace: changes.merge(engine_->upsertNamespace(k8s::namespaceFromJson(object))); break;
         case k8s::Kind::Pod:
           storedPods_[podKey] = k8s::podFromJson(object);
           changes.merge(refreshPod(podKey));
           break;
-        case k8s::Kind::NetworkPolicy:
-          changes.merge(engine_->upsertPolicy(k8s::networkPolicyFromJson(object)));
-          break;
+        case k8s::Kind::NetworkPolicy: changes.merge(engine_->upsertPolicy(k8s::networkPolicyFromJson(object))); break;
+        case k8s::Kind::Service:
+        case k8s::Kind::EndpointSlice: break;
       }
     } catch (const std::exception& ex) {
       spdlog::warn("policy: ignoring {}: {}", e.kv.key, ex.what());

@@ -112,8 +112,8 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
     errors.push_back(ref.str() + ": " + path + ": " + detail);
   };
   // A claim of a given address or port; false (and an error) when another Service holds it.
-  auto claimGiven = [&](const std::string& key, const std::string& path, const std::string& what,
-                        const json& value, const std::string& pool = "") {
+  auto claimGiven = [&](const std::string& key, const std::string& path, const std::string& what, const json& value,
+                        const std::string& pool = "") {
     bool existed = store_.get(key).has_value();
     auto owner = claim(key, serviceKey, pool);
     if (!owner.empty()) {
@@ -134,8 +134,8 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
   auto families = stringsOf(spec.value("ipFamilies", json()));
   if (!held.empty()) {
     if (!given.empty() && given[0] != held[0]) {
-      fail("spec.clusterIPs[0]", "field is immutable (holds " + json(held[0]).dump() + ", got " +
-                                     json(given[0]).dump() + ")");
+      fail("spec.clusterIPs[0]",
+           "field is immutable (holds " + json(held[0]).dump() + ", got " + json(given[0]).dump() + ")");
       return;
     }
     if (given.empty()) {
@@ -158,8 +158,9 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
   if (policy != "SingleStack" && families.size() == 1 && dualStackCluster)
     families.push_back(families[0] == "IPv4" ? "IPv6" : "IPv4");
   if (policy == "RequireDualStack" && families.size() < 2) {
-    fail("spec.ipFamilyPolicy",
-         "this cluster is not configured for dual-stack services (services.clusterIPv6Cidr) (got \"RequireDualStack\")");
+    fail(
+        "spec.ipFamilyPolicy",
+        "this cluster is not configured for dual-stack services (services.clusterIPv6Cidr) (got \"RequireDualStack\")");
     return;
   }
   spec["ipFamilies"] = families;
@@ -199,8 +200,8 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
 
   // NodePorts for NodePort and LoadBalancer: given, else the one this port held, else allocated.
   if (type != "ClusterIP") {
-    const json prevPorts = prevSpec.value("type", "ClusterIP") == "ClusterIP" ? json::array()
-                                                                               : prevSpec.value("ports", json::array());
+    const json prevPorts =
+        prevSpec.value("type", "ClusterIP") == "ClusterIP" ? json::array() : prevSpec.value("ports", json::array());
     json& ports = spec["ports"];
     for (size_t i = 0; i < ports.size(); ++i) {
       json& port = ports[i];
@@ -218,8 +219,8 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
       }
       std::optional<uint16_t> kept;
       for (const auto& old : prevPorts)
-        if (old.value("port", 0) == port.value("port", 0) && old.value("protocol", "TCP") == port.value("protocol", "TCP") &&
-            old.contains("nodePort")) {
+        if (old.value("port", 0) == port.value("port", 0) &&
+            old.value("protocol", "TCP") == port.value("protocol", "TCP") && old.contains("nodePort")) {
           auto n = static_cast<uint16_t>(old["nodePort"].get<int64_t>());
           bool existed = store_.get(store::keys::serviceNodePort(n)).has_value();
           if (claim(store::keys::serviceNodePort(n), serviceKey).empty()) {
@@ -229,8 +230,8 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
         }
       if (!kept) kept = allocateNodePort(serviceKey, created);
       if (!kept) {
-        fail(path, "no free port left in " + std::to_string(config_.nodePortMin) + "-" +
-                       std::to_string(config_.nodePortMax));
+        fail(path,
+             "no free port left in " + std::to_string(config_.nodePortMin) + "-" + std::to_string(config_.nodePortMax));
         return;
       }
       port["nodePort"] = *kept;

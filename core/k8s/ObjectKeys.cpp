@@ -6,16 +6,11 @@ namespace {
 
 const char* plural(Kind kind) {
   switch (kind) {
-    case Kind::Namespace:
-      return "namespaces";
-    case Kind::Pod:
-      return "pods";
-    case Kind::NetworkPolicy:
-      return "networkpolicies";
-    case Kind::Service:
-      return "services";
-    case Kind::EndpointSlice:
-      return "endpointslices";
+    case Kind::Namespace: return "namespaces";
+    case Kind::Pod: return "pods";
+    case Kind::NetworkPolicy: return "networkpolicies";
+    case Kind::Service: return "services";
+    case Kind::EndpointSlice: return "endpointslices";
   }
   return "?";
 }

@@ -8,12 +8,9 @@ using nlohmann::json;
 
 const char* serviceTypeName(ServiceType type) {
   switch (type) {
-    case ServiceType::ClusterIP:
-      return "ClusterIP";
-    case ServiceType::NodePort:
-      return "NodePort";
-    case ServiceType::LoadBalancer:
-      return "LoadBalancer";
+    case ServiceType::ClusterIP: return "ClusterIP";
+    case ServiceType::NodePort: return "NodePort";
+    case ServiceType::LoadBalancer: return "LoadBalancer";
   }
   return "?";
 }

@@ -24,7 +24,7 @@ struct ServicePortSpec {
   Protocol protocol = Protocol::TCP;
   uint16_t port = 0;
   std::variant<uint16_t, std::string> targetPort = uint16_t{0};  // a number or a container port name
-  uint16_t nodePort = 0;                                          // 0 = none (yet)
+  uint16_t nodePort = 0;                                         // 0 = none (yet)
   bool operator==(const ServicePortSpec&) const = default;
 };
 

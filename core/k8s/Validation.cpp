@@ -14,30 +14,22 @@ using nlohmann::json;
 
 const char* kindName(Kind kind) {
   switch (kind) {
-    case Kind::Namespace:
-      return "Namespace";
-    case Kind::Pod:
-      return "Pod";
-    case Kind::NetworkPolicy:
-      return "NetworkPolicy";
-    case Kind::Service:
-      return "Service";
-    case Kind::EndpointSlice:
-      return "EndpointSlice";
+    case Kind::Namespace: return "Namespace";
+    case Kind::Pod: return "Pod";
+    case Kind::NetworkPolicy: return "NetworkPolicy";
+    case Kind::Service: return "Service";
+    case Kind::EndpointSlice: return "EndpointSlice";
   }
   return "?";
 }
 
 const char* apiVersionOf(Kind kind) {
   switch (kind) {
-    case Kind::NetworkPolicy:
-      return "networking.k8s.io/v1";
-    case Kind::EndpointSlice:
-      return "discovery.k8s.io/v1";
+    case Kind::NetworkPolicy: return "networking.k8s.io/v1";
+    case Kind::EndpointSlice: return "discovery.k8s.io/v1";
     case Kind::Namespace:
     case Kind::Pod:
-    case Kind::Service:
-      return "v1";
+    case Kind::Service: return "v1";
   }
   return "v1";
 }
@@ -733,7 +725,8 @@ json validateServiceSpec(const json* spec, FieldErrors& errors) {
   errors.unknownFields(s, "spec",
                        {"type", "selector", "ports", "clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
                         "sessionAffinity", "sessionAffinityConfig", "internalTrafficPolicy", "externalTrafficPolicy"});
-  std::string type = validateEnum(s, "type", "spec.type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP", errors);
+  std::string type =
+      validateEnum(s, "type", "spec.type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP", errors);
   out["type"] = type;
   if (const json* selector = field(s, "selector")) {
     json labels = validateLabels(*selector, "spec.selector", errors);
@@ -774,12 +767,14 @@ json validateServiceSpec(const json* spec, FieldErrors& errors) {
                                       {"SingleStack", "PreferDualStack", "RequireDualStack"}, "SingleStack", errors);
     out["ipFamilyPolicy"] = policy;
     if (policy == "SingleStack" && (families.size() > 1 || clusterIPs.size() > 1))
-      errors.invalid("spec.ipFamilyPolicy", policy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple "
+      errors.invalid("spec.ipFamilyPolicy", policy,
+                     "must be 'RequireDualStack' or 'PreferDualStack' when multiple "
                      "IP families or cluster IPs are specified");
   } else if (families.size() > 1 || clusterIPs.size() > 1) {
     out["ipFamilyPolicy"] = "RequireDualStack";  // the apiserver's default for two given families
   }
-  std::string affinity = validateEnum(s, "sessionAffinity", "spec.sessionAffinity", {"ClientIP", "None"}, "None", errors);
+  std::string affinity =
+      validateEnum(s, "sessionAffinity", "spec.sessionAffinity", {"ClientIP", "None"}, "None", errors);
   out["sessionAffinity"] = affinity;
   if (const json* config = field(s, "sessionAffinityConfig")) {
     const std::string p = "spec.sessionAffinityConfig";
@@ -806,8 +801,8 @@ json validateServiceSpec(const json* spec, FieldErrors& errors) {
     errors.invalid("spec.externalTrafficPolicy", *external,
                    "may only be set when `type` is 'NodePort' or 'LoadBalancer'");
   else if (type != "ClusterIP")
-    out["externalTrafficPolicy"] = validateEnum(s, "externalTrafficPolicy", "spec.externalTrafficPolicy",
-                                                {"Cluster", "Local"}, "Cluster", errors);
+    out["externalTrafficPolicy"] =
+        validateEnum(s, "externalTrafficPolicy", "spec.externalTrafficPolicy", {"Cluster", "Local"}, "Cluster", errors);
   return out;
 }
 

@@ -19,7 +19,7 @@ enum class Kind { Namespace, Pod, NetworkPolicy, Service, EndpointSlice };
 inline constexpr Kind kAllKinds[] = {Kind::Namespace, Kind::Pod, Kind::NetworkPolicy, Kind::Service,
                                      Kind::EndpointSlice};
 
-const char* kindName(Kind kind);    // "Namespace", "Pod", "NetworkPolicy", "Service", "EndpointSlice"
+const char* kindName(Kind kind);      // "Namespace", "Pod", "NetworkPolicy", "Service", "EndpointSlice"
 const char* apiVersionOf(Kind kind);  // "v1", "networking.k8s.io/v1", "discovery.k8s.io/v1"
 // Accepts what kubectl accepts for these kinds: "namespaces", "namespace", "ns", "Namespace",
 // "pods", "pod", "po", "networkpolicies", "networkpolicy", "netpol", "NetworkPolicy",

@@ -27,6 +27,17 @@ bool selects(const k8s::Labels& selector, const k8s::Labels& labels) {
 
 std::string namespaceOf(const std::string& key) { return key.substr(0, key.find('/')); }
 
+std::string labelKey(const std::string& ns, const std::string& key, const std::string& value) {
+  return ns + "\n" + key + "=" + value;
+}
+
+void unindex(std::map<std::string, std::set<std::string>>& index, const std::string& label, const std::string& key) {
+  auto it = index.find(label);
+  if (it == index.end()) return;
+  it->second.erase(key);
+  if (it->second.empty()) index.erase(it);
+}
+
 }  // namespace
 
 ServiceController::ServiceController(store::Store& store, std::string node, std::unique_ptr<ServiceProvider> provider,
@@ -66,11 +77,11 @@ void ServiceController::loadLocked(store::Revision& revision) {
   // harmless (every update is idempotent).
   revision = store_.revision();
   services_.clear();
-  selectorServicesByNs_.clear();
+  servicesByLabel_.clear();
   slices_.clear();
   slicesByService_.clear();
   pods_.clear();
-  podsByNs_.clear();
+  podsByLabel_.clear();
   attachments_.clear();
   attachmentsByPod_.clear();
   nodeAddresses_.clear();
@@ -171,11 +182,17 @@ void ServiceController::objectEvent(const store::Event& e, std::set<std::string>
   }
   switch (ref->kind) {
     case k8s::Kind::Service: {
-      services_.erase(key);
-      selectorServicesByNs_[ref->ns].erase(key);
+      if (auto old = services_.find(key); old != services_.end()) {
+        if (old->second.selector)
+          unindex(servicesByLabel_,
+                  labelKey(ref->ns, old->second.selector->begin()->first, old->second.selector->begin()->second), key);
+        services_.erase(old);
+      }
       if (put) {
         auto spec = k8s::serviceFromJson(object);
-        if (spec.selector) selectorServicesByNs_[ref->ns].insert(key);
+        if (spec.selector)  // never empty: an empty selector decodes as none
+          servicesByLabel_[labelKey(ref->ns, spec.selector->begin()->first, spec.selector->begin()->second)].insert(
+              key);
         services_[key] = std::move(spec);
       }
       dirty.insert(key);
@@ -201,20 +218,21 @@ void ServiceController::objectEvent(const store::Event& e, std::set<std::string>
     }
     case k8s::Kind::Pod: {
       std::optional<k8s::Labels> oldLabels;
-      if (auto old = pods_.find(key); old != pods_.end()) oldLabels = old->second.labels;
+      if (auto old = pods_.find(key); old != pods_.end()) {
+        oldLabels = old->second.labels;
+        for (const auto& [k, v] : old->second.labels) unindex(podsByLabel_, labelKey(ref->ns, k, v), key);
+        pods_.erase(old);
+      }
       if (put) {
-        pods_[key] = k8s::podFromJson(object);
-        podsByNs_[ref->ns].insert(key);
-      } else {
-        pods_.erase(key);
-        podsByNs_[ref->ns].erase(key);
+        auto pod = k8s::podFromJson(object);
+        for (const auto& [k, v] : pod.labels) podsByLabel_[labelKey(ref->ns, k, v)].insert(key);
+        pods_[key] = std::move(pod);
       }
       podServices(key, oldLabels ? &*oldLabels : nullptr, dirty);
       break;
     }
     case k8s::Kind::Namespace:
-    case k8s::Kind::NetworkPolicy:
-      break;  // not the business of services
+    case k8s::Kind::NetworkPolicy: break;  // not the business of services
   }
 }
 
@@ -264,10 +282,18 @@ void ServiceController::nodeEvent(const store::Event& e, std::set<std::string>& 
 
 void ServiceController::podServices(const std::string& podKey, const k8s::Labels* oldLabels,
                                     std::set<std::string>& dirty) const {
-  auto byNs = selectorServicesByNs_.find(namespaceOf(podKey));
-  if (byNs == selectorServicesByNs_.end()) return;
+  const std::string ns = namespaceOf(podKey);
   auto pod = pods_.find(podKey);
-  for (const auto& serviceKey : byNs->second) {
+  // Candidates: the Services indexed under one of the pod's (old or new) labels.
+  std::set<std::string> candidates;
+  auto collect = [&](const k8s::Labels& labels) {
+    for (const auto& [k, v] : labels)
+      if (auto it = servicesByLabel_.find(labelKey(ns, k, v)); it != servicesByLabel_.end())
+        candidates.insert(it->second.begin(), it->second.end());
+  };
+  if (pod != pods_.end()) collect(pod->second.labels);
+  if (oldLabels) collect(*oldLabels);
+  for (const auto& serviceKey : candidates) {
     const auto& selector = *services_.at(serviceKey).selector;
     if ((pod != pods_.end() && selects(selector, pod->second.labels)) || (oldLabels && selects(selector, *oldLabels)))
       dirty.insert(serviceKey);
@@ -313,8 +339,16 @@ std::optional<Service> ServiceController::build(const std::string& serviceKey) c
     port.port = spec.port;
     port.nodePort = s.type == k8s::ServiceType::ClusterIP ? 0 : spec.nodePort;
     if (s.selector) {
-      if (auto pods = podsByNs_.find(s.ns); pods != podsByNs_.end())
-        for (const auto& podKey : pods->second) {
+      // The pods under the rarest label of the selector, then the whole selector.
+      const std::set<std::string>* pods = nullptr;
+      static const std::set<std::string> kNone;
+      for (const auto& [k, v] : *s.selector) {
+        auto it = podsByLabel_.find(labelKey(s.ns, k, v));
+        const auto* candidates = it == podsByLabel_.end() ? &kNone : &it->second;
+        if (!pods || candidates->size() < pods->size()) pods = candidates;
+      }
+      if (pods)
+        for (const auto& podKey : *pods) {
           const k8s::Pod& pod = pods_.at(podKey);
           if (!selects(*s.selector, pod.labels)) continue;
           std::optional<uint16_t> target;
@@ -341,8 +375,8 @@ std::optional<Service> ServiceController::build(const std::string& serviceKey) c
           if (e.targetKind == "Pod" && !e.targetName.empty())
             pod = (e.targetNamespace.empty() ? s.ns : e.targetNamespace) + "/" + e.targetName;
           // Addresses of one endpoint are fungible: the first one serves (as kube-proxy does).
-          port.backends.push_back(
-              {e.addresses[0], *target, pod, e.nodeName, !e.nodeName.empty() && e.nodeName == node_, e.ready.value_or(true)});
+          port.backends.push_back({e.addresses[0], *target, pod, e.nodeName, !e.nodeName.empty() && e.nodeName == node_,
+                                   e.ready.value_or(true)});
         }
       }
     }

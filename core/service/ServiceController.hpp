@@ -95,15 +95,17 @@ class ServiceController {
   std::unique_ptr<ServiceProvider> provider_;
 
   mutable std::mutex mutex_;
-  std::map<std::string, k8s::ServiceSpec> services_;                  // by "ns/name"
-  std::map<std::string, std::set<std::string>> selectorServicesByNs_;  // ns -> Services with a selector
-  std::map<std::string, k8s::EndpointSlice> slices_;                  // by "ns/name"
-  std::map<std::string, std::set<std::string>> slicesByService_;      // "ns/service" -> slice keys
-  std::map<std::string, k8s::Pod> pods_;                              // by "ns/name"
-  std::map<std::string, std::set<std::string>> podsByNs_;
-  std::map<std::string, PodAttachment> attachments_;                  // by endpoint store key
+  std::map<std::string, k8s::ServiceSpec> services_;  // by "ns/name"
+  // Indexes by "<ns>\n<key>=<value>": a Service under the first pair of its selector (a pod
+  // it selects has that pair), a pod under each of its labels.
+  std::map<std::string, std::set<std::string>> servicesByLabel_;
+  std::map<std::string, k8s::EndpointSlice> slices_;              // by "ns/name"
+  std::map<std::string, std::set<std::string>> slicesByService_;  // "ns/service" -> slice keys
+  std::map<std::string, k8s::Pod> pods_;                          // by "ns/name"
+  std::map<std::string, std::set<std::string>> podsByLabel_;
+  std::map<std::string, PodAttachment> attachments_;  // by endpoint store key
   std::map<std::string, std::set<std::string>> attachmentsByPod_;
-  std::map<std::string, std::vector<std::string>> nodeAddresses_;     // alive nodes -> underlay addresses
+  std::map<std::string, std::vector<std::string>> nodeAddresses_;  // alive nodes -> underlay addresses
   ServiceTable table_;
   NodeContext programmedNode_;
   std::string lastError_;

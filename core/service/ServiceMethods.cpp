@@ -25,7 +25,8 @@ json ServiceMethods::handle(const ServiceController* controller, const json& req
     auto table = controller->table();
     auto it = table.find(key);
     if (it == table.end()) return {{"error", "service " + key + " is not in this node's service table"}};
-    return {{"service", it->second}, {"provider", controller->status().value("provider", "")},
+    return {{"service", it->second},
+            {"provider", controller->status().value("provider", "")},
             {"explain", controller->explain(key)}};
   }
   return {{"error", "unknown method '" + method + "'"}};

@@ -5,7 +5,7 @@ namespace cnikit::service {
 using nlohmann::json;
 
 void to_json(json& j, const Backend& b) {
-  j = {{"address", b.address}, {"port", b.port}, {"pod", b.pod},
+  j = {{"address", b.address}, {"port", b.port},   {"pod", b.pod},
        {"node", b.node},       {"local", b.local}, {"ready", b.ready}};
 }
 

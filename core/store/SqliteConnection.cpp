@@ -28,10 +28,8 @@ bool isUnavailable(int rc) {
     case SQLITE_PROTOCOL:
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-    case SQLITE_PERM:
-      return true;
-    default:
-      return false;
+    case SQLITE_PERM: return true;
+    default: return false;
   }
 }
 

@@ -117,7 +117,8 @@ TEST(AgentConfig, PolicyProviderIsATypedFieldOfTheBackendInstance) {
   EXPECT_EQ(config.backends[0].options, nlohmann::json({{"bridge", "cni0"}}));
   EXPECT_EQ(log.text().find("deprecated"), std::string::npos) << log.text();
 
-  EXPECT_EQ(parseAgentConfig(withBackend("    policy: none\n"), "cfg.yaml").backends[0].policy, policy::ProviderKind::None);
+  EXPECT_EQ(parseAgentConfig(withBackend("    policy: none\n"), "cfg.yaml").backends[0].policy,
+            policy::ProviderKind::None);
   EXPECT_EQ(parseAgentConfig(kMinimal, "cfg.yaml").backends[0].policy, policy::ProviderKind::None);
 }
 
@@ -149,8 +150,7 @@ TEST(AgentConfig, BadPolicyValueNamesTheField) {
   e = errorOf(withBackend("    policy: [iptables]\n"));
   EXPECT_NE(e.find("cfg.yaml.backends[0].policy:"), std::string::npos) << e;
   e = errorOf(withBackend("    options: {policy: calico}\n"));
-  EXPECT_NE(e.find("cfg.yaml.backends[0].options.policy: \"calico\" is not a policy provider"), std::string::npos)
-      << e;
+  EXPECT_NE(e.find("cfg.yaml.backends[0].options.policy: \"calico\" is not a policy provider"), std::string::npos) << e;
 }
 
 TEST(AgentConfig, RefusesOverlappingPools) {

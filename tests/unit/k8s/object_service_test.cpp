@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "core/agent/ObjectService.hpp"
-#include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/ObjectKeys.hpp"
 #include "core/store/SqliteStore.hpp"
+#include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::agent {
 namespace {

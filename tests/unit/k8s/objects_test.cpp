@@ -3,10 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include "core/yaml/YamlToJson.hpp"
 #include "core/k8s/IpNet.hpp"
 #include "core/k8s/ObjectKeys.hpp"
 #include "core/k8s/Validation.hpp"
+#include "core/yaml/YamlToJson.hpp"
 
 namespace cnikit::k8s {
 namespace {

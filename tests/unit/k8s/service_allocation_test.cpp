@@ -70,13 +70,16 @@ class ServiceAllocationTest : public ::testing::Test {
 };
 
 TEST_F(ServiceAllocationTest, AllocatesAsTheApiWouldShowIt) {
-  auto r = applyYaml(*service_, svc("lb", "  type: LoadBalancer\n  ipFamilyPolicy: PreferDualStack\n  ports: [{port: 80}]\n"));
+  auto r = applyYaml(*service_,
+                     svc("lb", "  type: LoadBalancer\n  ipFamilyPolicy: PreferDualStack\n  ports: [{port: 80}]\n"));
   ASSERT_FALSE(r.contains("error")) << r.dump();
   auto o = stored(*store_, "lb");
   ASSERT_EQ(o["spec"]["clusterIPs"].size(), 2u) << o.dump();
   EXPECT_EQ(o["spec"]["clusterIP"], o["spec"]["clusterIPs"][0]);
-  EXPECT_TRUE(ipam::Cidr::parse("10.96.0.0/24").contains(ipam::IpAddress::parse(o["spec"]["clusterIPs"][0].get<std::string>())));
-  EXPECT_TRUE(ipam::Cidr::parse("fd00:96::/112").contains(ipam::IpAddress::parse(o["spec"]["clusterIPs"][1].get<std::string>())));
+  EXPECT_TRUE(ipam::Cidr::parse("10.96.0.0/24")
+                  .contains(ipam::IpAddress::parse(o["spec"]["clusterIPs"][0].get<std::string>())));
+  EXPECT_TRUE(ipam::Cidr::parse("fd00:96::/112")
+                  .contains(ipam::IpAddress::parse(o["spec"]["clusterIPs"][1].get<std::string>())));
   EXPECT_EQ(o["spec"]["ipFamilies"], json({"IPv4", "IPv6"}));
   int nodePort = o["spec"]["ports"][0]["nodePort"].get<int>();
   EXPECT_GE(nodePort, 30000);
@@ -96,7 +99,8 @@ TEST_F(ServiceAllocationTest, ReapplyKeepsAndTheClusterIpIsImmutable) {
   EXPECT_EQ(stored(*store_, "web"), first);
   EXPECT_EQ(allocations(), 2u);
   std::string other = first["spec"]["clusterIP"] == "10.96.0.77" ? "10.96.0.78" : "10.96.0.77";
-  auto changed = applyYaml(*service_, svc("web", "  clusterIP: " + other + "\n  type: NodePort\n  ports: [{port: 80}]\n"));
+  auto changed =
+      applyYaml(*service_, svc("web", "  clusterIP: " + other + "\n  type: NodePort\n  ports: [{port: 80}]\n"));
   ASSERT_TRUE(changed.contains("error"));
   EXPECT_NE(changed["error"].get<std::string>().find("Service x/web: spec.clusterIPs[0]: field is immutable"),
             std::string::npos)
@@ -139,7 +143,8 @@ TEST_F(ServiceAllocationTest, ARefusedFileAppliesNothingAndLeavesNothingAllocate
 TEST_F(ServiceAllocationTest, DeleteFreesAndNamespaceDeleteToo) {
   applyYaml(*service_, svc("a", "  type: LoadBalancer\n  ports: [{port: 80}]\n"));
   EXPECT_EQ(allocations(), 3u);
-  service_->handle({{"method", "objects.delete"}, {"refs", {{{"kind", "Service"}, {"namespace", "x"}, {"name", "a"}}}}});
+  service_->handle(
+      {{"method", "objects.delete"}, {"refs", {{{"kind", "Service"}, {"namespace", "x"}, {"name", "a"}}}}});
   EXPECT_EQ(allocations(), 0u);
   applyYaml(*service_, "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\n" +
                            svc("b", "  type: NodePort\n  ports: [{port: 80}]\n"));
@@ -152,8 +157,9 @@ TEST_F(ServiceAllocationTest, RequireDualStackNeedsAnIpv6Cidr) {
   ObjectService single(*store_, ServicesConfig{});
   auto r = applyYaml(single, svc("d", "  ipFamilyPolicy: RequireDualStack\n  ports: [{port: 80}]\n"));
   ASSERT_EQ(r["errors"].size(), 1u) << r.dump();
-  EXPECT_EQ(r["errors"][0], "Service x/d: spec.ipFamilyPolicy: this cluster is not configured for dual-stack services "
-                            "(services.clusterIPv6Cidr) (got \"RequireDualStack\")");
+  EXPECT_EQ(r["errors"][0],
+            "Service x/d: spec.ipFamilyPolicy: this cluster is not configured for dual-stack services "
+            "(services.clusterIPv6Cidr) (got \"RequireDualStack\")");
   auto headless = applyYaml(single, svc("h", "  clusterIP: None\n  selector: {app: h}\n"));
   ASSERT_FALSE(headless.contains("error")) << headless.dump();
   EXPECT_EQ(allocations(), 0u);

@@ -43,7 +43,8 @@ TEST(ServiceValidation, GoldenMessages) {
       {"  ports: [{port: 80}, {port: 81}]\n", "Service x/web: spec.ports[0].name: Required value"},
       {"  ports: [{name: a, port: 80}, {name: b, port: 80}]\n",
        "Service x/web: spec.ports[1]: Duplicate value: {\"port\":80,\"protocol\":\"TCP\"}"},
-      {"  ports: [{name: a, port: 80}, {name: a, port: 81}]\n", "Service x/web: spec.ports[1].name: Duplicate value: \"a\""},
+      {"  ports: [{name: a, port: 80}, {name: a, port: 81}]\n",
+       "Service x/web: spec.ports[1].name: Duplicate value: \"a\""},
       {"  ports: [{port: 80, protocol: SCTP}]\n",
        "Service x/web: spec.ports[0].protocol: Unsupported value \"SCTP\": supported values: \"TCP\", \"UDP\""},
       {"  ports: [{port: 80, targetPort: 0}]\n",
@@ -104,7 +105,8 @@ TEST(ServiceValidation, DefaultsAsTheApiserverAppliesThem) {
   EXPECT_FALSE(o["spec"].contains("externalTrafficPolicy"));
   EXPECT_EQ(o["status"], json({{"loadBalancer", json::object()}}));
 
-  auto np = normalised(service("  type: NodePort\n  sessionAffinity: ClientIP\n  ports: [{port: 80, targetPort: http}]\n"));
+  auto np =
+      normalised(service("  type: NodePort\n  sessionAffinity: ClientIP\n  ports: [{port: 80, targetPort: http}]\n"));
   EXPECT_EQ(np["spec"]["externalTrafficPolicy"], "Cluster");
   EXPECT_EQ(np["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"], 10800);
   EXPECT_EQ(np["spec"]["ports"][0]["targetPort"], "http");

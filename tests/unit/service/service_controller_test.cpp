@@ -87,6 +87,54 @@ class RecordingProvider : public ServiceProvider {
   NodeContext node_;
 };
 
+// A real store whose watches can be told that their history was compacted away.
+class CompactingStore : public store::Store {
+ public:
+  explicit CompactingStore(store::Store& inner) : inner_(inner) {}
+  std::optional<store::KeyValue> get(std::string_view key) override { return inner_.get(key); }
+  store::Revision put(std::string_view key, std::string_view value, store::LeaseId lease) override {
+    return inner_.put(key, value, lease);
+  }
+  bool createIfAbsent(std::string_view key, std::string_view value, store::LeaseId lease) override {
+    return inner_.createIfAbsent(key, value, lease);
+  }
+  bool compareAndSwap(std::string_view key, store::Revision expected, std::string_view value,
+                      store::LeaseId lease) override {
+    return inner_.compareAndSwap(key, expected, value, lease);
+  }
+  bool remove(std::string_view key) override { return inner_.remove(key); }
+  bool compareAndDelete(std::string_view key, store::Revision expected) override {
+    return inner_.compareAndDelete(key, expected);
+  }
+  std::vector<store::KeyValue> list(std::string_view prefix) override { return inner_.list(prefix); }
+  store::Revision revision() override { return inner_.revision(); }
+  std::unique_ptr<store::Watch> watch(std::string_view prefix, store::Revision from, store::WatchCallback onEvents,
+                                      store::CompactedCallback onCompacted) override {
+    std::lock_guard lock(mutex_);
+    compacted_.push_back(onCompacted);
+    return inner_.watch(prefix, from, std::move(onEvents), std::move(onCompacted));
+  }
+  store::LeaseId grantLease(std::chrono::seconds ttl) override { return inner_.grantLease(ttl); }
+  bool keepAlive(store::LeaseId lease) override { return inner_.keepAlive(lease); }
+  void revokeLease(store::LeaseId lease) override { inner_.revokeLease(lease); }
+  std::string describe() const override { return inner_.describe(); }
+
+  // As a store does when a watch fell behind its history: the first watch is told.
+  void compactFirstWatch() {
+    store::CompactedCallback callback;
+    {
+      std::lock_guard lock(mutex_);
+      callback = compacted_.at(0);
+    }
+    callback();
+  }
+
+ private:
+  store::Store& inner_;
+  std::mutex mutex_;
+  std::vector<store::CompactedCallback> compacted_;
+};
+
 class ServiceControllerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -97,6 +145,7 @@ class ServiceControllerTest : public ::testing::Test {
   }
   void TearDown() override {
     controller_.reset();
+    compacting_.reset();
     store_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -107,11 +156,13 @@ class ServiceControllerTest : public ::testing::Test {
     ServiceControllerOptions options;
     options.podCidrs = {"10.244.0.0/16"};
     options.retryInterval = 20ms;
-    controller_ = std::make_unique<ServiceController>(*store_, "node-a", std::move(provider), options);
+    compacting_ = std::make_unique<CompactingStore>(*store_);
+    controller_ = std::make_unique<ServiceController>(*compacting_, "node-a", std::move(provider), options);
     controller_->start();
   }
   void put(const std::string& yaml) {
-    for (const auto& o : k8s::validateObjects(yaml::yamlToJson(yaml))) store_->put(k8s::storeKey(o.ref), o.object.dump());
+    for (const auto& o : k8s::validateObjects(yaml::yamlToJson(yaml)))
+      store_->put(k8s::storeKey(o.ref), o.object.dump());
   }
   void node(const std::string& name, const std::string& ipv4) {
     agent::NodeRecord r;
@@ -120,7 +171,10 @@ class ServiceControllerTest : public ::testing::Test {
     store_->put(store::keys::node(name), json(r).dump());
   }
   void endpoint(const std::string& node, const std::string& pod, const std::vector<std::string>& addresses) {
-    json e = {{"containerId", "c-" + pod}, {"ifname", "eth0"}, {"podNamespace", "x"}, {"podName", pod},
+    json e = {{"containerId", "c-" + pod},
+              {"ifname", "eth0"},
+              {"podNamespace", "x"},
+              {"podName", pod},
               {"addresses", addresses}};
     store_->put(store::keys::endpoint(node, "c-" + pod, "eth0"), e.dump());
   }
@@ -145,6 +199,7 @@ class ServiceControllerTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<CompactingStore> compacting_;
   RecordingProvider* provider_ = nullptr;
   std::unique_ptr<ServiceController> controller_;
 };
@@ -179,6 +234,29 @@ TEST_F(ServiceControllerTest, SelectorBackendsWithReadinessByNodeLiveness) {
   s = entry("web", [](const Service& s) { return s.ports[0].backends.size() == 2 && s.ports[0].backends[1].ready; });
   store_->remove(store::keys::node("node-b"));  // and its lease expires
   entry("web", [](const Service& s) { return !s.ports[0].backends[1].ready; });
+}
+
+TEST_F(ServiceControllerTest, EveryLabelOfTheSelectorMustMatch) {
+  node("node-a", "192.168.0.1");
+  put(R"(apiVersion: v1
+kind: Service
+metadata: {name: fe, namespace: x}
+spec:
+  clusterIP: 10.96.0.15
+  selector: {app: web, tier: fe}
+  ports: [{port: 80}]
+---
+)");
+  put(pod("a", "app: web, tier: fe", "node-a", "10.244.1.60") + pod("b", "app: web", "node-a", "10.244.1.61") +
+      pod("c", "tier: fe", "node-a", "10.244.1.62"));
+  start();
+  auto s = entry("fe", [](const Service& s) { return s.ports[0].backends.size() == 1; });
+  EXPECT_EQ(s.ports[0].backends[0].pod, "x/a");
+  put(pod("b", "app: web, tier: fe", "node-a", "10.244.1.61"));  // b gains the second label
+  entry("fe", [](const Service& s) { return s.ports[0].backends.size() == 2; });
+  store_->remove(k8s::storeKey({k8s::Kind::Pod, "x", "a"}));
+  s = entry("fe", [](const Service& s) { return s.ports[0].backends.size() == 1; });
+  EXPECT_EQ(s.ports[0].backends[0].pod, "x/b");
 }
 
 TEST_F(ServiceControllerTest, NamedTargetPortResolvesPerPod) {
@@ -317,9 +395,8 @@ TEST_F(ServiceControllerTest, TenThousandServicesAndOnePodChangeHandOnlyTheAffec
   }
   node("node-a", "192.168.0.1");
   start();
-  ASSERT_TRUE(provider_->waitFor([](const auto& calls, const ServiceTable& t) {
-    return !calls.empty() && t.size() == size_t{kServices};
-  }));
+  ASSERT_TRUE(provider_->waitFor(
+      [](const auto& calls, const ServiceTable& t) { return !calls.empty() && t.size() == size_t{kServices}; }));
   const size_t before = provider_->calls().size();
   put(pod("one", "app: a4242", "node-a", "10.244.1.40"));
   entry("s4242", [](const Service& s) { return s.ports[0].backends.size() == 1; });
@@ -342,6 +419,20 @@ TEST_F(ServiceControllerTest, AProviderErrorIsFollowedByAFullSync) {
   EXPECT_FALSE(calls[calls.size() - 2].sync) << "the failed apply";
   EXPECT_TRUE(calls.back().sync) << "then a full sync";
   EXPECT_FALSE(controller_->status().contains("lastError"));
+}
+
+TEST_F(ServiceControllerTest, ACompactedWatchIsFollowedByARelistAndAFullSync) {
+  node("node-a", "192.168.0.1");
+  put(kWeb);
+  start();
+  ASSERT_TRUE(provider_->waitFor([](const auto& calls, const auto&) { return !calls.empty(); }));
+  const size_t before = provider_->calls().size();
+  compacting_->compactFirstWatch();
+  ASSERT_TRUE(provider_->waitFor(
+      [before](const auto& calls, const auto&) { return calls.size() > before && calls.back().sync; }));
+  // Watching again after the relist: a new pod still reaches the provider.
+  put(pod("w1", "app: web", "node-a", "10.244.1.30"));
+  entry("web", [](const Service& s) { return s.ports[0].backends.size() == 1; });
 }
 
 TEST_F(ServiceControllerTest, AgentMethodsListAndExplain) {
