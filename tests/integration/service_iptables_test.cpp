@@ -526,6 +526,36 @@ TEST_F(ServiceIptables, NodePortFromOutsideMasqueradesAndLocalPolicyKeepsTheSour
   EXPECT_EQ(ask(outside_->path(), kNodeAddress, 30080).error, ECONNREFUSED);
 }
 
+TEST_F(ServiceIptables, LoadBalancerAddressFromOutside) {
+  // The address is announced by someone else (ARP/NDP or BGP): here a route in the client.
+  mustRun({"ip", "-n", outside_->name(), "route", "add", "192.168.61.10", "via", kNodeAddress});
+  // Traffic to it that nothing DNATs is routed back out of eth0: the ICMP redirect the
+  // kernel sends first uses up the per-peer ICMP budget and the REJECT's unreachable would
+  // be suppressed (docs/services.md); a node forwarding for Services sends no redirects.
+  for (const char* sysctl : {"net.ipv4.conf.all.send_redirects=0", "net.ipv4.conf.eth0.send_redirects=0"})
+    mustRun({"ip", "netns", "exec", node_->name(), "sysctl", "-q", "-w", sysctl});
+  Service s = service("lb", "10.96.0.23", {backend("10.60.0.11"), backend("10.60.0.12", false)});
+  s.loadBalancerIPs = {"192.168.61.10"};
+  put(s);
+  std::set<std::string> pods;
+  for (int i = 0; i < 20; ++i) {
+    Answer a = ask(outside_->path(), "192.168.61.10", 80);
+    ASSERT_EQ(a.error, 0) << std::strerror(a.error);
+    pods.insert(a.pod());
+    EXPECT_NE(a.client(), kOutsideAddress);  // externalTrafficPolicy Cluster: masqueraded
+  }
+  EXPECT_EQ(pods, (std::set<std::string>{"a", "b"}));
+  s.externalTrafficPolicy = TrafficPolicy::Local;
+  put(s);
+  Answer a = ask(outside_->path(), "192.168.61.10", 80);
+  EXPECT_EQ(a.pod(), "a");
+  EXPECT_EQ(a.client(), kOutsideAddress);
+  // Only a remote backend left: refused for outsiders (filter FORWARD).
+  s.ports[0].backends = {backend("10.60.0.12", false)};
+  put(s);
+  EXPECT_EQ(ask(outside_->path(), "192.168.61.10", 80).error, ECONNREFUSED) << save("filter") << save("nat");
+}
+
 TEST_F(ServiceIptables, HairpinAPodReachesItselfThroughItsService) {
   put(service("self", "10.96.0.13", {backend("10.60.0.11")}));
   Answer a = ask(pod("a"), "10.96.0.13", 80);
