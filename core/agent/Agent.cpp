@@ -9,24 +9,27 @@
 
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
-#include <cnikit/toolkit/Sysctl.hpp>
-#include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
+#include <spdlog/spdlog.h>
+#include <cnikit/toolkit/Route.hpp>
+#include <cnikit/toolkit/Sysctl.hpp>
+
+#include "core/agent/Diagnostics.hpp"
 #include "core/agent/LocalNode.hpp"
 #include "core/agent/ObjectService.hpp"
-#include "core/agent/Diagnostics.hpp"
 #include "core/agent/Underlay.hpp"
 #include "core/plugin/BackendInstance.hpp"
 #include "core/plugin/HostServices.hpp"
-#include "core/service/LoadBalancerAnnouncer.hpp"
-#include "core/service/ProviderSet.hpp"
-#include "core/service/ServiceMethods.hpp"
-#include "core/service/iptables/IptablesServiceProxy.hpp"
 #include "core/plugin/OptionsSchema.hpp"
 #include "core/policy/iptables/IptablesProvider.hpp"
 #include "core/rpc/AgentProtocol.hpp"
 #include "core/rpc/Frame.hpp"
 #include "core/rpc/UnixListener.hpp"
+#include "core/service/LoadBalancerAnnouncer.hpp"
+#include "core/service/ProviderSet.hpp"
+#include "core/service/ServiceMethods.hpp"
+#include "core/service/iptables/IptablesServiceProxy.hpp"
 #include "core/store/StoreFactory.hpp"
 
 namespace cnikit::agent {
@@ -97,18 +100,19 @@ void Agent::startServices() {
   // Pods on one bridge talk through it at L2: their replies are un-DNATed only when bridged
   // traffic passes iptables (kube-proxy asks the same of every node).
   std::vector<std::pair<std::string, std::string>> sysctls = {{"net.bridge.bridge-nf-call-iptables", "1"},
-                                                               {"net.bridge.bridge-nf-call-ip6tables", "1"},
-                                                               // A node that DNATs a load-balancer address
-                                                               // back out of the interface it came in on
-                                                               // must not spend its ICMP budget on
-                                                               // redirects: the refusal of a Service
-                                                               // without endpoints would never be sent.
-                                                               {"net.ipv4.conf.all.send_redirects", "0"}};
+                                                              {"net.bridge.bridge-nf-call-ip6tables", "1"},
+                                                              // A node that DNATs a load-balancer address
+                                                              // back out of the interface it came in on
+                                                              // must not spend its ICMP budget on
+                                                              // redirects: the refusal of a Service
+                                                              // without endpoints would never be sent.
+                                                              {"net.ipv4.conf.all.send_redirects", "0"}};
   if (!underlay_.interface.empty())
     sysctls.push_back({"net/ipv4/conf/" + underlay_.interface + "/send_redirects", "0"});
   for (const auto& [key, value] : sysctls) {
     if (auto set = toolkit::writeSysctl(key, value); !set) spdlog::warn("services: {}", set.error().message);
   }
+  routeServiceCidrsToLoopback();
   std::vector<std::unique_ptr<service::ServiceProvider>> providers;
   providers.push_back(std::make_unique<service::iptables::IptablesServiceProxy>());
   std::vector<std::string> lbCidrs;
@@ -126,6 +130,30 @@ void Agent::startServices() {
   services_ = std::make_unique<service::ServiceController>(
       *store_, config_.node, std::make_unique<service::ProviderSet>(std::move(providers)), options);
   services_->start();
+}
+
+// Traffic to a service address that no rule DNATs (a Service without endpoints, a port it
+// does not have) must meet the proxy's reject rules in FORWARD/INPUT instead of failing
+// routing on a node without a default route, or leaving through it: the service CIDRs point
+// at lo, with a metric that lets any route of the node's own for them win.
+void Agent::routeServiceCidrsToLoopback() {
+  std::vector<ipam::Cidr> cidrs{config_.services.clusterIPv4Cidr};
+  if (config_.services.clusterIPv6Cidr) cidrs.push_back(*config_.services.clusterIPv6Cidr);
+  auto sock = toolkit::NetlinkSocket::open();
+  if (!sock) {
+    spdlog::warn("services: {}", sock.error().message);
+    return;
+  }
+  for (const auto& cidr : cidrs) {
+    toolkit::Route route;
+    route.family = cidr.isV4() ? AF_INET : AF_INET6;
+    route.destination = toolkit::IpPrefix::parse(cidr.str()).value();
+    route.ifindex = 1;  // lo is index 1 in every namespace
+    route.metric = kServiceRouteMetric;
+    route.protocol = kServiceRouteProtocol;
+    if (auto added = toolkit::addRoute(*sock, route); !added)
+      spdlog::warn("services: route {} to lo: {}", cidr.str(), added.error().message);
+  }
 }
 
 void Agent::bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets) {

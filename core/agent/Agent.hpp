@@ -12,13 +12,13 @@
 
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/CniService.hpp"
-#include "core/service/ServiceController.hpp"
 #include "core/agent/Endpoints.hpp"
 #include "core/agent/LocalNode.hpp"
 #include "core/agent/NodeSync.hpp"
 #include "core/agent/PolicyController.hpp"
 #include "core/ipam/Ipam.hpp"
 #include "core/metrics/Metrics.hpp"
+#include "core/service/ServiceController.hpp"
 #include "core/store/Store.hpp"
 
 namespace prometheus {
@@ -28,6 +28,10 @@ class Exposer;
 namespace cnikit::agent {
 
 inline constexpr const char* kAgentVersion = CNIKIT_VERSION;
+// The route of the service CIDRs to lo (Agent::routeServiceCidrsToLoopback): its own routing
+// protocol number (flannel-like's is 202), and a metric any route of the node's own beats.
+inline constexpr int kServiceRouteProtocol = 203;
+inline constexpr uint32_t kServiceRouteMetric = 4096;
 
 class Agent {
  public:
@@ -57,6 +61,7 @@ class Agent {
   void loadClusterConfig();
   void bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets);
   void startServices();
+  void routeServiceCidrsToLoopback();
   void localSubnetsChanged(const NodeSubnets& current);
   std::vector<plugin::PodRequest> podsOf(const std::string& instance);
   void watchClusterConfig();
@@ -77,7 +82,7 @@ class Agent {
   std::atomic<bool> leaving_{false};
   std::unique_ptr<CniService> cni_;
   std::unique_ptr<NodeSync> nodeSync_;
-  std::unique_ptr<PolicyController> policy_;  // when a backend instance has `policy: iptables`
+  std::unique_ptr<PolicyController> policy_;              // when a backend instance has `policy: iptables`
   std::unique_ptr<service::ServiceController> services_;  // unless services.proxy is none
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -216,7 +216,7 @@ class LabServices : public ::testing::Test {
       lab->lab().up({"--config", config.string()});
       std::filesystem::remove(config);
       lab->lab().apply(podsYaml() + kWebService);
-      if (lab->lab().state().pods.size() != 12) throw std::runtime_error("the lab does not run the 12 pods");
+      if (lab->lab().state().pods.size() != 9) throw std::runtime_error("the lab does not run the 9 pods");
       lab_ = std::move(lab);
     } catch (const std::exception& e) {
       setupError_ = e.what();
@@ -259,7 +259,7 @@ TEST_F(LabServices, EveryPodReachesOnlyReadyEndpoints) {
   auto result = lab_->awaitProbe(
       "svc/svc/web:http", {"--count", "6"}, [](const json& r) { return servedOnlyBy(r, kWeb); },
       "every pod reaches svc/web");
-  EXPECT_EQ(result["results"].size(), 12u) << "every pod is a client";
+  EXPECT_EQ(result["results"].size(), 9u) << "every pod is a client";
   auto answered = sum(result, "answered");
   for (const auto& web : kWeb) EXPECT_GT(answered[web], 0) << web << " never answered: " << result.dump();
   EXPECT_EQ(answered.count("svc/web-pending"), 0u);
@@ -369,7 +369,8 @@ TEST_F(LabServices, ScalingEndpointsUpAndDownTakesEffect) {
 }
 
 TEST_F(LabServices, ServiceWithoutSelectorUsesTheEndpointSliceAppliedByHand) {
-  const auto* web2 = lab_->lab().state().pod("svc/web-2");
+  const auto state = lab_->lab().state();
+  const auto* web2 = state.pod("svc/web-2");
   ASSERT_TRUE(web2 && !web2->ips.empty());
   // One manifest, as users write them: the Service and its EndpointSlice (web-2 alone).
   Applied manual(*lab_, serviceYaml("manual", "  ports:\n  - {name: http, port: 80, targetPort: 80}\n") +

@@ -25,8 +25,13 @@ namespace {
 // addresses a node announces on the fabric.
 json defaultServices(bool ipv6) {
   json cidrs = json::array({"10.250.200.0/24"});
-  if (ipv6) cidrs.push_back("fd00:250::200:0/112");
-  return {{"loadBalancerPools", json::array({{{"name", "lab"}, {"cidrs", cidrs}}})}};
+  json services = json::object();
+  if (ipv6) {
+    cidrs.push_back("fd00:250::200:0/112");
+    services["clusterIPv6Cidr"] = "fd00:10:96::/112";  // dual-stack Services
+  }
+  services["loadBalancerPools"] = json::array({{{"name", "lab"}, {"cidrs", cidrs}}});
+  return services;
 }
 
 }  // namespace

@@ -188,7 +188,10 @@ ServiceRules buildServiceRules(const Service& service, Family family, const Node
     auto comment = [&](const char* what) { return options.comments ? key + " " + what : std::string(); };
     auto reject = [&](const std::string& address, uint16_t dport) {
       IptablesRule rule = frontend(address, protocol, dport, "REJECT");
-      rule.rejectWith = toolkit::RejectWith::PortUnreachable;
+      // A reset for TCP: ICMP errors are rate-limited per peer (about one a second after a
+      // small burst), so a client retrying would soon wait for a timeout instead.
+      rule.rejectWith =
+          port.protocol == k8s::Protocol::TCP ? toolkit::RejectWith::TcpReset : toolkit::RejectWith::PortUnreachable;
       rule.comment = comment("has no backend");
       out.rejectEntries.push_back(rule);
     };

@@ -181,9 +181,9 @@ TEST(ServiceChains, ExternalPolicyLocalWithoutLocalBackendRejectsOutsiders) {
                              " node port\" -j " + ext()},
                         {{ext(), {"-s 10.244.0.0/16 -j " + svc()}}, {svc(), {kNonPod, dnat("10.244.2.6")}}},
                         {"-d 192.168.50.200/32 -p tcp -m tcp --dport 80 -m comment --comment \"" + kKey +
-                             " has no backend\" -j REJECT --reject-with icmp-port-unreachable",
+                             " has no backend\" -j REJECT --reject-with tcp-reset",
                          "-d 192.168.50.2/32 -p tcp -m tcp --dport 30080 -m comment --comment \"" + kKey +
-                             " has no backend\" -j REJECT --reject-with icmp-port-unreachable"}));
+                             " has no backend\" -j REJECT --reject-with tcp-reset"}));
 }
 
 TEST(ServiceChains, InternalPolicyLocalUsesOnlyLocalBackends) {
