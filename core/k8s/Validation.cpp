@@ -4,7 +4,8 @@
 #include <map>
 #include <set>
 
-#include "core/k8s/IpNet.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
+
 #include "core/k8s/NameRules.hpp"
 #include "core/k8s/Objects.hpp"
 
@@ -257,11 +258,11 @@ json validateIpBlock(const json& block, const std::string& path, FieldErrors& er
   if (!errors.object(block, path)) return out;
   errors.unknownFields(block, path, {"cidr", "except"});
   const json* cidr = field(block, "cidr");
-  std::optional<IpNet> net;
+  std::optional<toolkit::IpPrefix> net;
   if (!cidr) {
     errors.required(path + ".cidr");
   } else if (errors.string(*cidr, path + ".cidr")) {
-    net = IpNet::parse(cidr->get<std::string>());
+    net = parseBlockCidr(cidr->get<std::string>());
     if (!net) errors.invalid(path + ".cidr", *cidr, "must be a valid CIDR (e.g. 10.0.0.0/16 or fd00::/64)");
     out["cidr"] = *cidr;
   }
@@ -273,10 +274,10 @@ json validateIpBlock(const json& block, const std::string& path, FieldErrors& er
         const json& e = (*except)[i];
         std::string p = index(ep, i);
         if (!errors.string(e, p)) continue;
-        auto inner = IpNet::parse(e.get<std::string>());
+        auto inner = parseBlockCidr(e.get<std::string>());
         if (!inner)
           errors.invalid(p, e, "must be a valid CIDR (e.g. 10.0.0.0/16 or fd00::/64)");
-        else if (net && (!net->contains(*inner) || inner->prefix == net->prefix))
+        else if (net && (!net->contains(*inner) || inner->prefixLength() == net->prefixLength()))
           errors.invalid(p, e, "must be a strict subset of `cidr` " + cidr->dump());
         list.push_back(e);
       }
@@ -434,7 +435,7 @@ json validatePodStatus(const json* status, FieldErrors& errors) {
   std::vector<std::string> ips;
   auto addIp = [&](const json& v, const std::string& path) {
     if (!errors.string(v, path)) return;
-    auto ip = IpAddr::parse(v.get<std::string>());
+    auto ip = toolkit::IpAddress::tryParse(v.get<std::string>());
     if (!ip) {
       errors.invalid(path, v, "must be a valid IP address");
       return;
