@@ -64,7 +64,7 @@ plugin::PodRequest podRequestFor(const Endpoint& endpoint) {
     const auto& address = endpoint.addresses[i];
     auto cidr = toolkit::IpPrefix::parse(address).value();
     request.ips.push_back(
-        {cidr.family(), address, i < endpoint.gateways.size() ? endpoint.gateways[i] : "", cidr.network().str(), ""});
+        {cidr.family(), address, i < endpoint.gateways.size() ? endpoint.gateways[i] : "", cidr.masked().str(), ""});
   }
   return request;
 }

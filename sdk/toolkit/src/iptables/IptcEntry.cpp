@@ -1,3 +1,4 @@
+#include <cnikit/toolkit/IpPrefix.hpp>
 #include <cnikit/toolkit/IptcEntry.hpp>
 
 #include <arpa/inet.h>
@@ -153,16 +154,11 @@ Result<std::vector<unsigned char>> encodeTarget(const IptablesRule& rule, IpFami
 // "10.0.0.0/8" or "10.0.0.1" -> address and mask bytes (host bits cleared).
 template <size_t N>
 bool parsePrefix(const std::string& text, unsigned char* address, unsigned char* mask) {
-  auto slash = text.find('/');
-  std::string host = text.substr(0, slash);
-  int bits = static_cast<int>(N * 8);
-  if (slash != std::string::npos) {
-    std::string len = text.substr(slash + 1);
-    if (len.empty() || len.size() > 3 || !std::all_of(len.begin(), len.end(), ::isdigit)) return false;
-    bits = std::stoi(len);
-  }
-  if (::inet_pton(N == 4 ? AF_INET : AF_INET6, host.c_str(), address) != 1 || bits > static_cast<int>(N * 8))
-    return false;
+  auto prefix = IpPrefix::tryParse(text, {.hostBits = HostBits::Clear, .bareAddress = true});
+  if (!prefix || prefix->address().size() != N) return false;
+  // (bytes): a netfilter header defines a function-like macro of that name.
+  std::memcpy(address, (prefix->address().bytes)().data(), N);
+  const int bits = prefix->prefixLength();
   for (size_t i = 0; i < N; ++i) {
     int take = std::max(0, std::min(8, bits - static_cast<int>(i) * 8));
     mask[i] = static_cast<unsigned char>(take == 0 ? 0 : (0xff << (8 - take)) & 0xff);
