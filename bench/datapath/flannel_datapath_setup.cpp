@@ -14,7 +14,7 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
+#include <cnikit/toolkit/IpPrefix.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -58,19 +58,11 @@ NodeSpec parseNode(const std::string& text) {
 
 // "10.244.1.0/24" -> ("10.244.1.2/24", "10.244.1.1").
 std::pair<std::string, std::string> podAddress(const std::string& subnet) {
-  auto slash = subnet.find('/');
-  if (slash == std::string::npos) throw std::runtime_error("subnet '" + subnet + "' has no prefix length");
-  in_addr a{};
-  if (::inet_pton(AF_INET, subnet.substr(0, slash).c_str(), &a) != 1)
-    throw std::runtime_error("subnet '" + subnet + "' is not IPv4");
-  uint32_t net = ntohl(a.s_addr);
-  auto text = [](uint32_t host) {
-    in_addr x{htonl(host)};
-    char buf[INET_ADDRSTRLEN];
-    ::inet_ntop(AF_INET, &x, buf, sizeof buf);
-    return std::string(buf);
-  };
-  return {text(net + 2) + subnet.substr(slash), text(net + 1)};
+  auto prefix = cnikit::toolkit::IpPrefix::parse(subnet);
+  if (!prefix) throw std::runtime_error("subnet: " + prefix.error().message);
+  if (!prefix.value().isV4()) throw std::runtime_error("subnet '" + subnet + "' is not IPv4");
+  auto net = prefix.value().network();
+  return {cnikit::toolkit::IpPrefix(net.offset(2), prefix.value().prefixLength()).str(), net.offset(1).str()};
 }
 
 // A thread that entered a network namespace and runs work there (namespaces are per thread).

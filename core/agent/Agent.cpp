@@ -137,7 +137,7 @@ void Agent::startServices() {
 // routing on a node without a default route, or leaving through it: the service CIDRs point
 // at lo, with a metric that lets any route of the node's own for them win.
 void Agent::routeServiceCidrsToLoopback() {
-  std::vector<ipam::Cidr> cidrs{config_.services.clusterIPv4Cidr};
+  std::vector<toolkit::IpPrefix> cidrs{config_.services.clusterIPv4Cidr};
   if (config_.services.clusterIPv6Cidr) cidrs.push_back(*config_.services.clusterIPv6Cidr);
   auto sock = toolkit::NetlinkSocket::open();
   if (!sock) {
@@ -147,7 +147,7 @@ void Agent::routeServiceCidrsToLoopback() {
   for (const auto& cidr : cidrs) {
     toolkit::Route route;
     route.family = cidr.isV4() ? AF_INET : AF_INET6;
-    route.destination = toolkit::IpPrefix::parse(cidr.str()).value();
+    route.destination = cidr;
     route.ifindex = 1;  // lo is index 1 in every namespace
     route.metric = kServiceRouteMetric;
     route.protocol = kServiceRouteProtocol;

@@ -100,10 +100,10 @@ class FieldReader {
   std::string where_;
 };
 
-ipam::Cidr parseCidr(const FieldReader& reader, const std::string& field, const std::string& text) {
-  auto cidr = ipam::Cidr::tryParse(text);
-  if (!cidr) reader.fail(field, "'" + text + "' is not a CIDR (with zero host bits)");
-  return *cidr;
+toolkit::IpPrefix parseCidr(const FieldReader& reader, const std::string& field, const std::string& text) {
+  auto cidr = toolkit::IpPrefix::parse(text, {.hostBits = toolkit::HostBits::Refuse});
+  if (!cidr) reader.fail(field, cidr.error().message);
+  return cidr.value();
 }
 
 ipam::PoolConfig parsePool(const json& j, const std::string& where) {
@@ -121,12 +121,8 @@ ipam::PoolConfig parsePool(const json& j, const std::string& where) {
     pool.nodeSubnetPrefixV6 = p.integer("ipv6", pool.nodeSubnetPrefixV6, 1, 128);
   }
   for (const auto& text : r.strings("exclude")) {
-    auto cidr = ipam::Cidr::tryParse(text);
-    if (!cidr) {
-      auto ip = ipam::IpAddress::tryParse(text);
-      if (!ip) r.fail("exclude", "'" + text + "' is neither an address nor a CIDR");
-      cidr = ipam::Cidr(*ip, ip->bits());
-    }
+    auto cidr = toolkit::IpPrefix::tryParse(text, {.hostBits = toolkit::HostBits::Refuse, .bareAddress = true});
+    if (!cidr) r.fail("exclude", "'" + text + "' is neither an address nor a CIDR");
     pool.exclude.push_back(*cidr);
   }
   try {
@@ -261,7 +257,7 @@ ServicesConfig parseServices(const json& j, const std::string& where, const std:
     services.nodePortMax = static_cast<uint16_t>(high);
   }
   // Service addresses, pod addresses and load-balancer addresses never overlap.
-  std::vector<ipam::Cidr> taken;
+  std::vector<toolkit::IpPrefix> taken;
   for (const auto& pool : pools) taken.insert(taken.end(), pool.cidrs.begin(), pool.cidrs.end());
   for (const auto& [field, cidr] : {std::pair{"clusterIPv4Cidr", std::optional(services.clusterIPv4Cidr)},
                                     std::pair{"clusterIPv6Cidr", services.clusterIPv6Cidr}}) {

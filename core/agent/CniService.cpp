@@ -66,11 +66,10 @@ std::string cniArgsJson(const cni::Request& request) {
 }
 
 // runtimeConfig.ips and CNI_ARGS IP= may carry an address with or without a prefix.
-ipam::IpAddress requestedAddress(const std::string& text) {
-  auto slash = text.find('/');
-  auto ip = ipam::IpAddress::tryParse(text.substr(0, slash));
+toolkit::IpAddress requestedAddress(const std::string& text) {
+  auto ip = toolkit::IpPrefix::tryParse(text, {.bareAddress = true});
   if (!ip) throw CniError(cni::kInvalidNetworkConfig, "requested IP '" + text + "' is not an IP address");
-  return *ip;
+  return ip->address();
 }
 
 bool pathExists(const std::string& path) {

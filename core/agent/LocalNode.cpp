@@ -62,9 +62,9 @@ plugin::PodRequest podRequestFor(const Endpoint& endpoint) {
   request.mtu = endpoint.mtu;
   for (size_t i = 0; i < endpoint.addresses.size(); ++i) {
     const auto& address = endpoint.addresses[i];
-    auto cidr = ipam::Cidr::parse(address, true);
-    request.ips.push_back({cidr.address().family(), address, i < endpoint.gateways.size() ? endpoint.gateways[i] : "",
-                           cidr.network().str(), ""});
+    auto cidr = toolkit::IpPrefix::parse(address).value();
+    request.ips.push_back(
+        {cidr.family(), address, i < endpoint.gateways.size() ? endpoint.gateways[i] : "", cidr.masked().str(), ""});
   }
   return request;
 }

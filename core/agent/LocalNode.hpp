@@ -8,14 +8,13 @@
 
 #include "core/agent/AgentConfig.hpp"
 #include "core/agent/Endpoints.hpp"
-#include "core/ipam/IpAddress.hpp"
 #include "core/ipam/Ipam.hpp"
 #include "core/plugin/BackendInstance.hpp"
 
 namespace cnikit::agent {
 
 // Pool name -> this node's subnets in it.
-using NodeSubnets = std::map<std::string, std::vector<ipam::Cidr>>;
+using NodeSubnets = std::map<std::string, std::vector<toolkit::IpPrefix>>;
 
 plugin::CreateSpec createSpecFor(const AgentConfig& config, const BackendConfig& backend,
                                  const plugin::Underlay& underlay);

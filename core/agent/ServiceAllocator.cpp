@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/ipam/IpamKeys.hpp"
+#include "core/ipam/SubnetMath.hpp"
 #include "core/store/Keys.hpp"
 
 namespace cnikit::agent {
@@ -24,9 +25,9 @@ std::vector<std::string> stringsOf(const json& j) {
   return out;
 }
 
-std::string familyOf(const ipam::IpAddress& ip) { return ip.isV4() ? "IPv4" : "IPv6"; }
+std::string familyOf(const toolkit::IpAddress& ip) { return ip.isV4() ? "IPv4" : "IPv6"; }
 
-std::string addressKey(const ipam::IpAddress& ip, bool loadBalancer) {
+std::string addressKey(const toolkit::IpAddress& ip, bool loadBalancer) {
   auto text = ipam::keys::ipText(ip);
   return loadBalancer ? store::keys::serviceLoadBalancerIp(text) : store::keys::serviceClusterIp(text);
 }
@@ -57,10 +58,10 @@ std::string ServiceAllocator::claim(const std::string& key, const std::string& s
   return "a concurrent writer";
 }
 
-std::optional<std::string> ServiceAllocator::allocateAddress(const ipam::Cidr& cidr, bool loadBalancer,
+std::optional<std::string> ServiceAllocator::allocateAddress(const toolkit::IpPrefix& cidr, bool loadBalancer,
                                                              const std::string& serviceKey, const std::string& pool,
                                                              std::vector<std::string>& created) {
-  uint64_t first = 0, count = cidr.size();
+  uint64_t first = 0, count = ipam::addressCount(cidr);
   if (cidr.isV4() && cidr.prefixLength() <= 30) {
     first = 1;  // neither the network nor the broadcast address
     count -= 2;
@@ -145,7 +146,7 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
   }
   const bool headless = !given.empty() && given[0] == "None";
   for (size_t i = families.size(); i < given.size() && !headless; ++i)
-    families.push_back(familyOf(ipam::IpAddress::parse(given[i])));
+    families.push_back(familyOf(toolkit::IpAddress::parse(given[i]).value()));
   if (families.empty()) families.push_back("IPv4");
   std::string policy = spec.value("ipFamilyPolicy", "SingleStack");
   const bool dualStackCluster = config_.clusterIPv6Cidr.has_value();
@@ -171,10 +172,10 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
   } else {
     json ips = json::array();
     for (size_t i = 0; i < families.size(); ++i) {
-      const ipam::Cidr& cidr = families[i] == "IPv4" ? config_.clusterIPv4Cidr : *config_.clusterIPv6Cidr;
+      const toolkit::IpPrefix& cidr = families[i] == "IPv4" ? config_.clusterIPv4Cidr : *config_.clusterIPv6Cidr;
       const std::string path = "spec.clusterIPs[" + std::to_string(i) + "]";
       if (i < given.size()) {
-        auto ip = ipam::IpAddress::parse(given[i]);
+        auto ip = toolkit::IpAddress::parse(given[i]).value();
         if (familyOf(ip) != families[i]) {
           fail(path, "expected an " + families[i] + " value as indicated by `ipFamilies[" + std::to_string(i) +
                          "]` (got " + json(given[i]).dump() + ")");
@@ -246,7 +247,7 @@ void ServiceAllocator::allocate(const k8s::ObjectRef& ref, json& object, const j
     json ingress = json::array();
     if (prevSpec.value("type", "") == "LoadBalancer")
       for (const auto& text : loadBalancerIpsOf(previous)) {
-        auto ip = ipam::IpAddress::tryParse(text);
+        auto ip = toolkit::IpAddress::tryParse(text);
         if (!ip) continue;
         auto key = addressKey(*ip, true);
         auto kv = store_.get(key);
@@ -274,13 +275,13 @@ std::set<std::string> ServiceAllocator::keysOf(const json& object) {
   if (!object.is_object()) return keys;
   const json spec = object.value("spec", json::object());
   for (const auto& text : stringsOf(spec.value("clusterIPs", json())))
-    if (auto ip = ipam::IpAddress::tryParse(text)) keys.insert(addressKey(*ip, false));
+    if (auto ip = toolkit::IpAddress::tryParse(text)) keys.insert(addressKey(*ip, false));
   if (spec.value("type", "ClusterIP") != "ClusterIP")
     for (const auto& port : spec.value("ports", json::array()))
       if (port.contains("nodePort") && port["nodePort"].is_number_integer())
         keys.insert(store::keys::serviceNodePort(static_cast<uint16_t>(port["nodePort"].get<int64_t>())));
   for (const auto& text : loadBalancerIpsOf(object))
-    if (auto ip = ipam::IpAddress::tryParse(text)) keys.insert(addressKey(*ip, true));
+    if (auto ip = toolkit::IpAddress::tryParse(text)) keys.insert(addressKey(*ip, true));
   return keys;
 }
 

@@ -43,7 +43,7 @@ class ServiceAllocator {
   std::string claim(const std::string& key, const std::string& serviceKey, const std::string& pool = "");
   // A free address of `cidr` claimed for serviceKey (network and broadcast addresses skipped
   // for IPv4); nullopt when the range is full.
-  std::optional<std::string> allocateAddress(const ipam::Cidr& cidr, bool loadBalancer, const std::string& serviceKey,
+  std::optional<std::string> allocateAddress(const toolkit::IpPrefix& cidr, bool loadBalancer, const std::string& serviceKey,
                                              const std::string& pool, std::vector<std::string>& created);
   std::optional<uint16_t> allocateNodePort(const std::string& serviceKey, std::vector<std::string>& created);
 

@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "core/ipam/IpAddress.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
 
 namespace cnikit::agent {
 
 // Like a MetalLB address pool or a Cilium LB-IPAM pool: addresses for type LoadBalancer.
 struct LoadBalancerPool {
   std::string name;
-  std::vector<ipam::Cidr> cidrs;
+  std::vector<toolkit::IpPrefix> cidrs;
 };
 
 struct ServicesConfig {
@@ -21,8 +21,8 @@ struct ServicesConfig {
   // an external kube-proxy does; objects are still validated and allocated).
   enum class Proxy { Iptables, None };
   Proxy proxy = Proxy::Iptables;
-  ipam::Cidr clusterIPv4Cidr = ipam::Cidr::parse("10.96.0.0/16");
-  std::optional<ipam::Cidr> clusterIPv6Cidr;  // set: dual-stack Services are possible
+  toolkit::IpPrefix clusterIPv4Cidr = toolkit::IpPrefix::parse("10.96.0.0/16").value();
+  std::optional<toolkit::IpPrefix> clusterIPv6Cidr;  // set: dual-stack Services are possible
   uint16_t nodePortMin = 30000;
   uint16_t nodePortMax = 32767;
   std::vector<LoadBalancerPool> loadBalancerPools;  // tried in order

@@ -90,8 +90,8 @@ plugin::Underlay detectUnderlay(const std::string& interfaceName) {
     const bool v4 = a.prefix.family() == AF_INET;
     std::string& slot = v4 ? underlay.ipv4 : underlay.ipv6;
     if (!slot.empty()) continue;
-    slot = a.prefix.address.str();
-    (v4 ? underlay.ipv4PrefixLength : underlay.ipv6PrefixLength) = static_cast<uint32_t>(a.prefix.prefixLen);
+    slot = a.prefix.address().str();
+    (v4 ? underlay.ipv4PrefixLength : underlay.ipv6PrefixLength) = static_cast<uint32_t>(a.prefix.prefixLength());
   }
   if (underlay.ipv4.empty() && underlay.ipv6.empty())
     throw std::runtime_error("underlay interface '" + chosen->name + "' has no address");

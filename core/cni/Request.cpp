@@ -4,7 +4,9 @@
 
 #include <cctype>
 
-#include "core/cni/AddressText.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
+#include <cnikit/toolkit/MacAddress.hpp>
+
 #include "core/cni/CniArgs.hpp"
 #include "core/cni/Error.hpp"
 #include "core/cni/JsonText.hpp"
@@ -14,6 +16,9 @@ namespace cnikit::cni {
 namespace {
 
 using nlohmann::json;
+
+// runtimeConfig.ips and CNI_ARGS IP= carry an address with or without a prefix length.
+bool isIpOrCidr(std::string_view text) { return toolkit::IpPrefix::tryParse(text, {.bareAddress = true}).has_value(); }
 
 // GC's list of attachments still in use. libcni sends "cni.dev/valid-attachments"; the
 // 1.1.0 spec text says "cni.dev/attachments", so both are read (the first one wins).
@@ -173,7 +178,7 @@ NetConf parseNetConf(json j, Command command) {
       }
     }
     conf.runtimeMac = optionalString(*rc, "mac", "runtimeConfig.mac");
-    if (!conf.runtimeMac.empty() && !isMacAddress(conf.runtimeMac)) {
+    if (!conf.runtimeMac.empty() && !toolkit::MacAddress::parse(conf.runtimeMac).ok()) {
       invalidConfig("runtimeConfig.mac", "\"" + conf.runtimeMac + "\" is not a MAC address");
     }
   }
@@ -303,7 +308,8 @@ Request parseRequest(const std::map<std::string, std::string>& env, const std::s
     }
     if (key == "IP") argsIps = parseArgsIps(value);
     if (key == "MAC") {
-      if (!isMacAddress(value)) throw CniError(kInvalidEnvironment, "CNI_ARGS: MAC=" + value + " is not a MAC address");
+      if (!toolkit::MacAddress::parse(value).ok())
+        throw CniError(kInvalidEnvironment, "CNI_ARGS: MAC=" + value + " is not a MAC address");
       argsMac = value;
     }
   }

@@ -1,6 +1,7 @@
 #include "core/cni/Result.hpp"
 
-#include "core/cni/AddressText.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
+
 #include "core/cni/Error.hpp"
 #include "core/cni/JsonText.hpp"
 #include "core/cni/Version.hpp"
@@ -58,7 +59,7 @@ json renderLegacy(const Result& result, const std::string& version) {
     if (!first[family]->gateway.empty()) ipc["gateway"] = first[family]->gateway;
     json routes = json::array();
     for (const auto& r : result.routes) {
-      if (isV6Text(r.dst) == (family == 1)) routes.push_back(renderRoute(r, false));
+      if (r.isV4() == (family == 0)) routes.push_back(renderRoute(r, false));
     }
     if (!routes.empty()) ipc["routes"] = routes;
     out[family == 0 ? "ip4" : "ip6"] = ipc;
@@ -129,13 +130,15 @@ void requireObject(const json& v, const std::string& field) {
 
 std::string getCidr(const json& obj, const char* name, const std::string& prefix) {
   auto text = getString(obj, name, prefix, true);
-  if (!isCidr(text)) fail(join(prefix, name), "\"" + text + "\" is not an address in CIDR notation");
+  if (!toolkit::IpPrefix::tryParse(text))
+    fail(join(prefix, name), "\"" + text + "\" is not an address in CIDR notation");
   return text;
 }
 
 std::string getIp(const json& obj, const char* name, const std::string& prefix) {
   auto text = getString(obj, name, prefix, false);
-  if (!text.empty() && !isIpAddress(text)) fail(join(prefix, name), "\"" + text + "\" is not an IP address");
+  if (!text.empty() && !toolkit::IpAddress::tryParse(text))
+    fail(join(prefix, name), "\"" + text + "\" is not an IP address");
   return text;
 }
 
@@ -174,7 +177,7 @@ Result parseLegacy(const json& j, const std::string& prefix) {
     requireObject(*ipc, field);
     IpConfig ip;
     ip.address = getCidr(*ipc, "ip", field);
-    if (isV6Text(ip.address) != (key[2] == '6')) {
+    if (ip.isV4() != (key[2] == '4')) {
       fail(join(field, "ip"), "\"" + ip.address + "\" is not an IPv" + std::string(1, key[2]) + " address");
     }
     ip.gateway = getIp(*ipc, "gateway", field);

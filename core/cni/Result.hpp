@@ -27,8 +27,9 @@ struct IpConfig {
 };
 
 struct Route {
-  std::string dst;  // "0.0.0.0/0"
-  std::string gw;   // may be empty
+  std::string dst;                                                  // "0.0.0.0/0"
+  std::string gw;                                                   // may be empty
+  bool isV4() const { return dst.find(':') == std::string::npos; }  // dst is checked at parse
   // 1.1.0 route attributes; kept so a chained prevResult passes through unchanged.
   std::optional<int> mtu{};
   std::optional<int> advmss{};

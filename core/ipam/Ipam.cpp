@@ -8,27 +8,18 @@
 
 namespace cnikit::ipam {
 
+using toolkit::HostBits;
+using toolkit::IpAddress;
+using toolkit::IpPrefix;
+
 namespace {
 
 using json = nlohmann::json;
 using U128 = unsigned __int128;
 
-U128 toInt(const IpAddress& ip) {
-  U128 value = 0;
-  int n = ip.isV4() ? 4 : 16;
-  for (int i = 0; i < n; ++i) value = (value << 8) | ip.bytes()[i];
-  return value;
-}
+U128 toInt(const IpAddress& ip) { return ip.toInteger(); }
 
-IpAddress fromInt(U128 value, bool v4) {
-  std::array<uint8_t, 16> bytes{};
-  int n = v4 ? 4 : 16;
-  for (int i = n - 1; i >= 0; --i) {
-    bytes[i] = static_cast<uint8_t>(value & 0xff);
-    value >>= 8;
-  }
-  return IpAddress::fromBytes(bytes, v4);
-}
+IpAddress fromInt(U128 value, bool v4) { return IpAddress::fromInteger(v4 ? AF_INET : AF_INET6, value); }
 
 bool validName(std::string_view name) {
   return !name.empty() && name.find('/') == std::string_view::npos && name != "." && name != "..";
@@ -61,10 +52,10 @@ std::optional<Allocation> parseRecord(const std::string& pool, const IpAddress& 
   a.podNamespace = j.value("podNamespace", "");
   a.podName = j.value("podName", "");
   a.netns = j.value("netns", "");
-  auto subnet = Cidr::tryParse(j.value("subnet", ""));
+  auto subnet = IpPrefix::tryParse(j.value("subnet", ""), {.hostBits = HostBits::Refuse});
   if (!subnet || !subnet->contains(ip)) return std::nullopt;
   a.subnet = *subnet;
-  a.poolCidr = Cidr::tryParse(j.value("poolCidr", "")).value_or(*subnet);
+  a.poolCidr = IpPrefix::tryParse(j.value("poolCidr", ""), {.hostBits = HostBits::Refuse}).value_or(*subnet);
   a.gateway = subnet->network().offset(1);
   return a;
 }
@@ -113,17 +104,17 @@ struct HostRange {
   U128 last;
 };
 
-HostRange hostRange(const Cidr& subnet) {
+HostRange hostRange(const IpPrefix& subnet) {
   U128 net = toInt(subnet.network());
-  U128 top = toInt(subnet.broadcast());
+  U128 top = toInt(subnet.last());
   return {net + 2, subnet.isV4() ? top - 1 : top};
 }
 
 // Why ip cannot be handed out, or empty.
-std::string reservedReason(const PoolConfig& pool, const Cidr& subnet, const IpAddress& ip) {
+std::string reservedReason(const PoolConfig& pool, const IpPrefix& subnet, const IpAddress& ip) {
   if (ip == subnet.network()) return "the network address of " + subnet.str();
   if (ip == subnet.network().offset(1)) return "the gateway of " + subnet.str();
-  if (subnet.isV4() && ip == subnet.broadcast()) return "the broadcast address of " + subnet.str();
+  if (subnet.isV4() && ip == subnet.last()) return "the broadcast address of " + subnet.str();
   for (const auto& range : pool.exclude) {
     if (range.contains(ip)) return "excluded by pool '" + pool.name + "' (" + range.str() + ")";
   }
@@ -132,7 +123,7 @@ std::string reservedReason(const PoolConfig& pool, const Cidr& subnet, const IpA
 
 // Address keys (and values) in subnet.
 std::vector<std::pair<IpAddress, store::KeyValue>> scanSubnet(store::Store& store, const std::string& pool,
-                                                              const Cidr& subnet) {
+                                                              const IpPrefix& subnet) {
   std::vector<std::pair<IpAddress, store::KeyValue>> out;
   size_t skip = keys::addressPrefix(pool).size();
   for (const auto& prefix : keys::addressScanPrefixes(pool, subnet)) {
@@ -168,17 +159,17 @@ Ipam::Ipam(store::Store& store, std::string node) : store_(store), node_(std::mo
   if (!validName(node_)) throw std::invalid_argument("ipam: node name '" + node_ + "' is empty or contains '/'");
 }
 
-std::vector<Cidr> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::LeaseId lease) {
+std::vector<IpPrefix> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::LeaseId lease) {
   validate(pool);
   std::lock_guard claimLock(claimMutex_);
   std::string value = json{{"node", node_}}.dump();
-  std::vector<Cidr> result;
+  std::vector<IpPrefix> result;
   auto claimed = store_.list(keys::subnetPrefix(pool.name));
   size_t skip = keys::subnetPrefix(pool.name).size();
   for (const auto& cidr : pool.cidrs) {
     int nodePrefix = cidr.isV4() ? pool.nodeSubnetPrefixV4 : pool.nodeSubnetPrefixV6;
-    std::optional<Cidr> mine;
-    std::vector<Cidr> taken;
+    std::optional<IpPrefix> mine;
+    std::vector<IpPrefix> taken;
     for (const auto& kv : claimed) {
       auto subnet = keys::parseCidrText(std::string_view(kv.key).substr(skip));
       if (!subnet || !cidr.contains(*subnet)) continue;
@@ -196,9 +187,9 @@ std::vector<Cidr> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::LeaseId
       // excluded ranges), so the walk is short even in a huge IPv6 CIDR.
       IpAddress cursor = cidr.network();
       for (;;) {
-        Cidr candidate(cursor, nodePrefix);
+        IpPrefix candidate(cursor, nodePrefix);
         if (!cidr.contains(candidate)) break;
-        std::optional<Cidr> blocker;
+        std::optional<IpPrefix> blocker;
         for (const auto& t : taken) {
           if (t.overlaps(candidate)) blocker = t.contains(candidate) ? t : candidate;
         }
@@ -220,7 +211,7 @@ std::vector<Cidr> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::LeaseId
           blocker = candidate;  // another node was faster
           taken.push_back(candidate);
         }
-        IpAddress next = blocker->broadcast().offset(1);
+        IpAddress next = blocker->last().offset(1);
         if (next <= cursor) break;  // wrapped past the end of the address family
         cursor = next;
       }
@@ -239,10 +230,10 @@ std::vector<Cidr> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::LeaseId
   return result;
 }
 
-std::vector<Cidr> Ipam::nodeSubnets(const PoolConfig& pool) {
+std::vector<IpPrefix> Ipam::nodeSubnets(const PoolConfig& pool) {
   auto claimed = store_.list(keys::subnetPrefix(pool.name));
   size_t skip = keys::subnetPrefix(pool.name).size();
-  std::vector<Cidr> result;
+  std::vector<IpPrefix> result;
   for (const auto& cidr : pool.cidrs) {
     for (const auto& kv : claimed) {
       auto subnet = keys::parseCidrText(std::string_view(kv.key).substr(skip));
@@ -255,7 +246,7 @@ std::vector<Cidr> Ipam::nodeSubnets(const PoolConfig& pool) {
   return result;
 }
 
-void Ipam::purgeForeign(const std::string& pool, const Cidr& subnet) {
+void Ipam::purgeForeign(const std::string& pool, const IpPrefix& subnet) {
   // A fresh claim means the previous owner's subnet lease is gone (the node died): its
   // address records in here are stale.
   for (const auto& [ip, kv] : scanSubnet(store_, pool, subnet)) {
@@ -273,9 +264,9 @@ void Ipam::purgeForeign(const std::string& pool, const Cidr& subnet) {
   }
 }
 
-Cidr Ipam::nodeSubnet(const PoolConfig& pool, const Cidr& cidr) {
+IpPrefix Ipam::nodeSubnet(const PoolConfig& pool, const IpPrefix& cidr) {
   std::string cacheKey = pool.name + " " + cidr.str();
-  std::optional<Cidr> cached;
+  std::optional<IpPrefix> cached;
   {
     std::lock_guard lock(mutex_);
     if (auto it = subnets_.find(cacheKey); it != subnets_.end()) cached = it->second;
@@ -306,7 +297,7 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
                                                           slot->str() + ", " + ip.str() + "); at most one per family");
     }
     bool served =
-        std::any_of(pool.cidrs.begin(), pool.cidrs.end(), [&](const Cidr& c) { return c.isV4() == ip.isV4(); });
+        std::any_of(pool.cidrs.begin(), pool.cidrs.end(), [&](const IpPrefix& c) { return c.isV4() == ip.isV4(); });
     if (!served) {
       throw IpamError(IpamError::Kind::RequestedUnavailable, "requested address " + ip.str() + ": pool '" + pool.name +
                                                                  "' has no " + family(ip.isV4()) + " CIDR");
@@ -363,10 +354,10 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
   return result;
 }
 
-Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const AllocateRequest& request,
+Allocation Ipam::allocateOne(const PoolConfig& pool, const IpPrefix& poolCidr, const AllocateRequest& request,
                              const std::optional<IpAddress>& requested,
                              std::vector<std::pair<std::string, int64_t>>& taken) {
-  Cidr subnet = nodeSubnet(pool, poolCidr);
+  IpPrefix subnet = nodeSubnet(pool, poolCidr);
   Allocation a;
   a.pool = pool.name;
   a.poolCidr = poolCidr;
@@ -439,7 +430,7 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const
   for (const auto& e : pool.exclude) {
     if (e.isV4() != subnet.isV4() || !e.overlaps(subnet)) continue;
     excluded.emplace_back(std::max(toInt(e.network()), toInt(subnet.network())),
-                          std::min(toInt(e.broadcast()), toInt(subnet.broadcast())));
+                          std::min(toInt(e.last()), toInt(subnet.last())));
   }
 
   auto [first, last] = hostRange(subnet);
@@ -498,10 +489,10 @@ std::vector<Allocation> Ipam::find(const std::string& containerId, const std::st
   return out;
 }
 
-std::vector<std::pair<std::string, Cidr>> Ipam::ownSubnets(const std::string& pool) {
+std::vector<std::pair<std::string, IpPrefix>> Ipam::ownSubnets(const std::string& pool) {
   std::string prefix = std::string(keys::kRoot) + "subnets/";
   if (!pool.empty()) prefix = keys::subnetPrefix(pool);
-  std::vector<std::pair<std::string, Cidr>> out;
+  std::vector<std::pair<std::string, IpPrefix>> out;
   for (const auto& kv : store_.list(prefix)) {
     if (subnetOwner(kv.value) != node_) continue;
     std::string_view rest = std::string_view(kv.key).substr(std::string(keys::kRoot).size() + 8);  // "subnets/"

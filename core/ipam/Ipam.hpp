@@ -16,7 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/ipam/IpAddress.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
+
 #include "core/ipam/Pool.hpp"
 #include "core/store/Store.hpp"
 
@@ -24,10 +25,10 @@ namespace cnikit::ipam {
 
 struct Allocation {
   std::string pool;
-  Cidr poolCidr;                  // the pool CIDR the address belongs to
-  Cidr subnet;                    // the node subnet it came from
-  IpAddress address;
-  std::optional<IpAddress> gateway;  // first address of the subnet
+  toolkit::IpPrefix poolCidr;  // the pool CIDR the address belongs to
+  toolkit::IpPrefix subnet;    // the node subnet it came from
+  toolkit::IpAddress address;
+  std::optional<toolkit::IpAddress> gateway;  // first address of the subnet
   std::string containerId;
   std::string ifname;
   std::string node;
@@ -39,7 +40,7 @@ struct Allocation {
 struct AllocateRequest {
   std::string containerId;
   std::string ifname;
-  std::vector<IpAddress> requested;  // exact addresses wanted (one per family at most)
+  std::vector<toolkit::IpAddress> requested;  // exact addresses wanted (one per family at most)
   std::string podNamespace;
   std::string podName;
   std::string netns;
@@ -70,10 +71,10 @@ class Ipam {
 
   // The node's subnet in each of the pool's CIDRs, claiming one if the node has none. A
   // node keeps the subnet it had (the same key), so a restart gets it back.
-  std::vector<Cidr> ensureNodeSubnets(const PoolConfig& pool, store::LeaseId lease = 0);
+  std::vector<toolkit::IpPrefix> ensureNodeSubnets(const PoolConfig& pool, store::LeaseId lease = 0);
   // The node's subnets the pool already has (one per pool CIDR at most, in the order of the
   // CIDRs), claiming nothing: only reads the store (status, diagnostics).
-  std::vector<Cidr> nodeSubnets(const PoolConfig& pool);
+  std::vector<toolkit::IpPrefix> nodeSubnets(const PoolConfig& pool);
 
   // One address per pool CIDR family (dual-stack: two). Idempotent: the same
   // (containerId, ifname) gets its existing allocations back. Throws IpamError.
@@ -97,19 +98,19 @@ class Ipam {
 
  private:
   // This node's subnet of cidr (cached, checked against the store on each use).
-  Cidr nodeSubnet(const PoolConfig& pool, const Cidr& cidr);
+  toolkit::IpPrefix nodeSubnet(const PoolConfig& pool, const toolkit::IpPrefix& cidr);
   // This node's subnets in every pool (or one), from the store.
-  std::vector<std::pair<std::string, Cidr>> ownSubnets(const std::string& pool);
-  Allocation allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const AllocateRequest& request,
-                         const std::optional<IpAddress>& requested,
+  std::vector<std::pair<std::string, toolkit::IpPrefix>> ownSubnets(const std::string& pool);
+  Allocation allocateOne(const PoolConfig& pool, const toolkit::IpPrefix& poolCidr, const AllocateRequest& request,
+                         const std::optional<toolkit::IpAddress>& requested,
                          std::vector<std::pair<std::string, int64_t>>& taken);
-  void purgeForeign(const std::string& pool, const Cidr& subnet);
+  void purgeForeign(const std::string& pool, const toolkit::IpPrefix& subnet);
 
   store::Store& store_;
   std::string node_;
-  std::mutex claimMutex_;                // one subnet claim at a time (else two threads claim two)
-  std::mutex mutex_;                     // guards subnets_
-  std::map<std::string, Cidr> subnets_;  // "<pool> <cidr>" -> this node's subnet
+  std::mutex claimMutex_;                             // one subnet claim at a time (else two threads claim two)
+  std::mutex mutex_;                                  // guards subnets_
+  std::map<std::string, toolkit::IpPrefix> subnets_;  // "<pool> <cidr>" -> this node's subnet
 };
 
 }  // namespace cnikit::ipam

@@ -15,7 +15,7 @@ std::string join(std::initializer_list<std::string_view> parts) {
 
 }  // namespace
 
-std::string ipText(const IpAddress& ip) {
+std::string ipText(const toolkit::IpAddress& ip) {
   if (ip.isV4()) return ip.str();
   const auto& b = ip.bytes();
   char buf[40];
@@ -24,29 +24,31 @@ std::string ipText(const IpAddress& ip) {
   return buf;
 }
 
-std::string cidrText(const Cidr& cidr) {
+std::string cidrText(const toolkit::IpPrefix& cidr) {
   std::string text = cidr.str();
   std::replace(text.begin(), text.end(), '/', '_');
   return text;
 }
 
-std::optional<Cidr> parseCidrText(std::string_view text) {
+std::optional<toolkit::IpPrefix> parseCidrText(std::string_view text) {
   std::string copy(text);
   auto underscore = copy.rfind('_');
   if (underscore == std::string::npos) return std::nullopt;
   copy[underscore] = '/';
-  return Cidr::tryParse(copy);
+  return toolkit::IpPrefix::tryParse(copy, {.hostBits = toolkit::HostBits::Refuse});
 }
 
 std::string subnetPrefix(std::string_view pool) { return join({"subnets/", pool, "/"}); }
 
-std::string subnet(std::string_view pool, const Cidr& subnet) { return subnetPrefix(pool) + cidrText(subnet); }
+std::string subnet(std::string_view pool, const toolkit::IpPrefix& subnet) {
+  return subnetPrefix(pool) + cidrText(subnet);
+}
 
 std::string addressPrefix(std::string_view pool) { return join({"addresses/", pool, "/"}); }
 
-std::string address(std::string_view pool, const IpAddress& ip) { return addressPrefix(pool) + ipText(ip); }
+std::string address(std::string_view pool, const toolkit::IpAddress& ip) { return addressPrefix(pool) + ipText(ip); }
 
-std::vector<std::string> addressScanPrefixes(std::string_view pool, const Cidr& subnet) {
+std::vector<std::string> addressScanPrefixes(std::string_view pool, const toolkit::IpPrefix& subnet) {
   std::string base = addressPrefix(pool);
   std::string net = ipText(subnet.network());
   int prefix = subnet.prefixLength();
@@ -84,6 +86,8 @@ std::string handle(std::string_view node, std::string_view containerId, std::str
   return handlePrefix(node) + std::string(containerId) + "/" + std::string(ifname);
 }
 
-std::string last(std::string_view pool, const Cidr& subnet) { return join({"last/", pool, "/"}) + cidrText(subnet); }
+std::string last(std::string_view pool, const toolkit::IpPrefix& subnet) {
+  return join({"last/", pool, "/"}) + cidrText(subnet);
+}
 
 }  // namespace cnikit::ipam::keys

@@ -32,7 +32,7 @@ void validatePool(const PoolConfig& pool) {
                 pool.cidrs[1].str() + "); give one per family");
   }
   for (const auto& cidr : pool.cidrs) {
-    if (cidr.address() != cidr.network()) invalid(pool, "cidrs", cidr.str() + " has host bits set");
+    if (cidr.hasHostBits()) invalid(pool, "cidrs", cidr.str() + " has host bits set");
     bool v4 = cidr.isV4();
     int nodePrefix = v4 ? pool.nodeSubnetPrefixV4 : pool.nodeSubnetPrefixV6;
     std::string field = v4 ? "nodeSubnetPrefixV4" : "nodeSubnetPrefixV6";

@@ -4,17 +4,17 @@
 #include <string>
 #include <vector>
 
-#include "core/ipam/IpAddress.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
 
 namespace cnikit::ipam {
 
 struct PoolConfig {
   std::string name;
-  std::string backend;            // backend instance name
-  std::vector<Cidr> cidrs;        // at most one IPv4 and one IPv6 (dual-stack)
-  int nodeSubnetPrefixV4 = 24;    // size of the subnet each node gets
+  std::string backend;                   // backend instance name
+  std::vector<toolkit::IpPrefix> cidrs;  // at most one IPv4 and one IPv6 (dual-stack)
+  int nodeSubnetPrefixV4 = 24;           // size of the subnet each node gets
   int nodeSubnetPrefixV6 = 64;
-  std::vector<Cidr> exclude;      // addresses/ranges never handed out (a /32 or /128 for one)
+  std::vector<toolkit::IpPrefix> exclude;  // addresses/ranges never handed out (a /32 or /128 for one)
 };
 
 // Throws std::invalid_argument naming the pool and the field when the config is unusable

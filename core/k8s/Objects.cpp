@@ -177,4 +177,8 @@ NetworkPolicy networkPolicyFromJson(const json& object) {
   return policy;
 }
 
+std::optional<toolkit::IpPrefix> parseBlockCidr(std::string_view text) {
+  return toolkit::IpPrefix::tryParse(text, {.hostBits = toolkit::HostBits::Clear});
+}
+
 }  // namespace cnikit::k8s

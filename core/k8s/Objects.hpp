@@ -5,8 +5,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
+
+#include <cnikit/toolkit/IpPrefix.hpp>
 
 #include "core/k8s/LabelSelector.hpp"
 
@@ -51,6 +54,10 @@ struct IpBlock {
   std::vector<std::string> except;  // each strictly inside cidr
   auto operator<=>(const IpBlock&) const = default;
 };
+
+// ipBlock.cidr or an except entry as the apiserver reads it: Go's net.ParseCIDR, which
+// clears host bits ("10.1.2.3/16" is 10.1.0.0/16). nullopt for anything else.
+std::optional<toolkit::IpPrefix> parseBlockCidr(std::string_view text);
 
 // One entry of from/to. Either ipBlock, or at least one of the selectors.
 struct PolicyPeer {

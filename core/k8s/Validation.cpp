@@ -4,7 +4,8 @@
 #include <map>
 #include <set>
 
-#include "core/k8s/IpNet.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
+
 #include "core/k8s/NameRules.hpp"
 #include "core/k8s/Objects.hpp"
 
@@ -275,11 +276,11 @@ json validateIpBlock(const json& block, const std::string& path, FieldErrors& er
   if (!errors.object(block, path)) return out;
   errors.unknownFields(block, path, {"cidr", "except"});
   const json* cidr = field(block, "cidr");
-  std::optional<IpNet> net;
+  std::optional<toolkit::IpPrefix> net;
   if (!cidr) {
     errors.required(path + ".cidr");
   } else if (errors.string(*cidr, path + ".cidr")) {
-    net = IpNet::parse(cidr->get<std::string>());
+    net = parseBlockCidr(cidr->get<std::string>());
     if (!net) errors.invalid(path + ".cidr", *cidr, "must be a valid CIDR (e.g. 10.0.0.0/16 or fd00::/64)");
     out["cidr"] = *cidr;
   }
@@ -291,10 +292,10 @@ json validateIpBlock(const json& block, const std::string& path, FieldErrors& er
         const json& e = (*except)[i];
         std::string p = index(ep, i);
         if (!errors.string(e, p)) continue;
-        auto inner = IpNet::parse(e.get<std::string>());
+        auto inner = parseBlockCidr(e.get<std::string>());
         if (!inner)
           errors.invalid(p, e, "must be a valid CIDR (e.g. 10.0.0.0/16 or fd00::/64)");
-        else if (net && (!net->contains(*inner) || inner->prefix == net->prefix))
+        else if (net && (!net->contains(*inner) || inner->prefixLength() == net->prefixLength()))
           errors.invalid(p, e, "must be a strict subset of `cidr` " + cidr->dump());
         list.push_back(e);
       }
@@ -452,7 +453,7 @@ json validatePodStatus(const json* status, FieldErrors& errors) {
   std::vector<std::string> ips;
   auto addIp = [&](const json& v, const std::string& path) {
     if (!errors.string(v, path)) return;
-    auto ip = IpAddr::parse(v.get<std::string>());
+    auto ip = toolkit::IpAddress::tryParse(v.get<std::string>());
     if (!ip) {
       errors.invalid(path, v, "must be a valid IP address");
       return;
@@ -606,7 +607,7 @@ std::string validateEnum(const json& object, const char* name, const std::string
   return fallback;
 }
 
-std::string familyOf(const IpAddr& ip) { return ip.v4 ? "IPv4" : "IPv6"; }
+std::string familyOf(const toolkit::IpAddress& ip) { return ip.isV4() ? "IPv4" : "IPv6"; }
 
 // spec.clusterIP and spec.clusterIPs: "None" (headless) or up to one address per family;
 // both given must agree. Returns the canonical list ([] = to be allocated).
@@ -636,7 +637,7 @@ json validateClusterIps(const json& spec, FieldErrors& errors) {
       ips.push_back("None");
       continue;
     }
-    auto ip = IpAddr::parse(given[i]);
+    auto ip = toolkit::IpAddress::tryParse(given[i]);
     if (!ip) {
       errors.invalid(p, given[i], "must be a valid IP address or 'None'");
       continue;
@@ -758,7 +759,7 @@ json validateServiceSpec(const json* spec, FieldErrors& errors) {
   // ipFamilies given must match the given clusterIPs, entry by entry.
   if (!headless)
     for (size_t i = 0; i < std::min(families.size(), clusterIPs.size()); ++i)
-      if (familyOf(*IpAddr::parse(clusterIPs[i].get<std::string>())) != families[i])
+      if (familyOf(*toolkit::IpAddress::tryParse(clusterIPs[i].get<std::string>())) != families[i])
         errors.invalid(index("spec.clusterIPs", i), clusterIPs[i],
                        "expected an " + families[i] + " value as indicated by `ipFamilies[" + std::to_string(i) + "]`");
   if (!families.empty()) out["ipFamilies"] = families;
@@ -836,7 +837,7 @@ void validateEndpointSlice(const json& object, json& out, FieldErrors& errors) {
         for (size_t j = 0; j < a->size(); ++j) {
           std::string ap = index(p + ".addresses", j);
           if (!errors.string((*a)[j], ap)) continue;
-          auto ip = IpAddr::parse((*a)[j].get<std::string>());
+          auto ip = toolkit::IpAddress::tryParse((*a)[j].get<std::string>());
           if (!ip)
             errors.invalid(ap, (*a)[j], "must be a valid IP address");
           else if (!addressType.empty() && familyOf(*ip) != addressType)

@@ -1,9 +1,8 @@
 #include "core/plugin/BackendInstance.hpp"
 
-#include <arpa/inet.h>
+#include <cnikit/toolkit/IpPrefix.hpp>
 
 #include <cstddef>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -28,13 +27,16 @@ constexpr size_t kIpConfig1_0 = offsetof(cnikit_ip_config, address_bytes);
 constexpr size_t kPodRequest1_0 = offsetof(cnikit_pod_request, pod_labels_json);
 constexpr size_t kNodeInfo1_0 = offsetof(cnikit_node_info, labels_json);
 
-// "10.244.1.5/24" -> bytes and prefix length; zero when the text is not an address.
-void addressBytes(const std::string& cidr, uint8_t* bytes, uint32_t* prefix) {
-  auto slash = cidr.find('/');
-  std::string address = cidr.substr(0, slash);
-  int family = address.find(':') == std::string::npos ? AF_INET : AF_INET6;
-  if (::inet_pton(family, address.c_str(), bytes) != 1) std::memset(bytes, 0, 16);
-  if (prefix && slash != std::string::npos) *prefix = static_cast<uint32_t>(std::atoi(cidr.c_str() + slash + 1));
+// "10.244.1.5/24" (or a bare gateway address) -> bytes and prefix length; zero when the text
+// is not an address.
+void addressBytes(const std::string& text, uint8_t* bytes, uint32_t* prefix) {
+  auto parsed = toolkit::IpPrefix::tryParse(text, {.bareAddress = true});
+  if (!parsed) {
+    std::memset(bytes, 0, 16);
+    return;
+  }
+  std::memcpy(bytes, parsed->address().bytes().data(), 16);
+  if (prefix) *prefix = static_cast<uint32_t>(parsed->prefixLength());
 }
 
 // The C view of a PodRequest for a backend of a given minor; pointers into the request,

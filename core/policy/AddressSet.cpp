@@ -32,7 +32,7 @@ k8s::LabelSelector sorted(k8s::LabelSelector s) {
 }
 
 std::string canonicalNet(const std::string& text) {
-  auto net = k8s::IpNet::parse(text);
+  auto net = k8s::parseBlockCidr(text);
   return net ? net->str() : text;
 }
 
@@ -47,18 +47,18 @@ json blockJson(const k8s::IpBlock& block) {
 }
 
 bool inBlock(const k8s::IpBlock& block, const std::string& ipText) {
-  auto ip = k8s::IpAddr::parse(ipText);
-  auto net = k8s::IpNet::parse(block.cidr);
+  auto ip = toolkit::IpAddress::tryParse(ipText);
+  auto net = k8s::parseBlockCidr(block.cidr);
   if (!ip || !net || !net->contains(*ip)) return false;
   for (const auto& e : block.except) {
-    auto x = k8s::IpNet::parse(e);
+    auto x = k8s::parseBlockCidr(e);
     if (x && x->contains(*ip)) return false;
   }
   return true;
 }
 
 std::string canonicalIp(const std::string& text) {
-  auto ip = k8s::IpAddr::parse(text);
+  auto ip = toolkit::IpAddress::tryParse(text);
   return ip ? ip->str() : text;
 }
 
@@ -151,7 +151,7 @@ std::vector<IpPortEntry> ipPortEntries(const SetDefinition& def, const k8s::Pod&
 bool AddressSet::containsIp(const std::string& ipText) const {
   if (definition.type == SetType::Ip) return std::binary_search(ips.begin(), ips.end(), canonicalIp(ipText));
   if (definition.type == SetType::Net) {
-    auto ip = k8s::IpAddr::parse(ipText);
+    auto ip = toolkit::IpAddress::tryParse(ipText);
     if (!ip || !cidr || !cidr->contains(*ip)) return false;
     for (const auto& e : except)
       if (e.contains(*ip)) return false;

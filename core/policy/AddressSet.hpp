@@ -14,7 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "core/k8s/IpNet.hpp"
+#include <cnikit/toolkit/IpPrefix.hpp>
+
 #include "core/k8s/Objects.hpp"
 
 namespace cnikit::policy {
@@ -59,10 +60,10 @@ std::vector<IpPortEntry> ipPortEntries(const SetDefinition& def, const k8s::Pod&
 struct AddressSet {
   std::string id;
   SetDefinition definition;
-  std::vector<std::string> ips;      // ip: sorted, unique
-  std::vector<IpPortEntry> ipPorts;  // ip-port: sorted, unique
-  std::optional<k8s::IpNet> cidr;    // net
-  std::vector<k8s::IpNet> except;    // net
+  std::vector<std::string> ips;           // ip: sorted, unique
+  std::vector<IpPortEntry> ipPorts;       // ip-port: sorted, unique
+  std::optional<toolkit::IpPrefix> cidr;  // net
+  std::vector<toolkit::IpPrefix> except;  // net
 
   bool containsIp(const std::string& ip) const;  // ip and net sets
   bool containsIpPort(const std::string& ip, k8s::Protocol protocol, uint16_t port) const;

@@ -102,7 +102,7 @@ void sortUnique(std::vector<PortRange>& ports) {
 std::vector<std::string> canonicalIps(const std::vector<std::string>& ips) {
   std::vector<std::string> out;
   for (const auto& text : ips) {
-    auto ip = k8s::IpAddr::parse(text);
+    auto ip = toolkit::IpAddress::tryParse(text);
     out.push_back(ip ? ip->str() : text);
   }
   return out;
@@ -134,7 +134,7 @@ namespace {
 SetDefinition canonical(SetDefinition def) {
   if (def.ipBlock) {
     auto text = [](const std::string& cidr) {
-      auto net = k8s::IpNet::parse(cidr);
+      auto net = k8s::parseBlockCidr(cidr);
       return net ? net->str() : cidr;
     };
     def.ipBlock->cidr = text(def.ipBlock->cidr);
@@ -175,9 +175,9 @@ std::string Engine::acquireSet(const SetDefinition& given, Changes& changes) {
   state->content.definition = def;
   state->refs = 1;
   if (def.type == SetType::Net && def.ipBlock) {
-    state->content.cidr = k8s::IpNet::parse(def.ipBlock->cidr);
+    state->content.cidr = k8s::parseBlockCidr(def.ipBlock->cidr);
     for (const auto& e : def.ipBlock->except)
-      if (auto net = k8s::IpNet::parse(e)) state->content.except.push_back(*net);
+      if (auto net = k8s::parseBlockCidr(e)) state->content.except.push_back(*net);
     std::sort(state->content.except.begin(), state->content.except.end());
   }
   auto& set = *state;

@@ -1,6 +1,6 @@
 #include "core/policy/Verdict.hpp"
 
-#include "core/k8s/IpNet.hpp"
+#include <cnikit/toolkit/IpAddress.hpp>
 
 namespace cnikit::policy {
 
@@ -13,14 +13,14 @@ k8s::Labels namespaceLabels(const std::map<std::string, k8s::Namespace>& namespa
 namespace {
 
 bool podInBlock(const k8s::IpBlock& block, const k8s::Pod& pod) {
-  auto net = k8s::IpNet::parse(block.cidr);
+  auto net = k8s::parseBlockCidr(block.cidr);
   if (!net) return false;
   for (const auto& text : pod.ips) {
-    auto ip = k8s::IpAddr::parse(text);
+    auto ip = toolkit::IpAddress::tryParse(text);
     if (!ip || !net->contains(*ip)) continue;
     bool excepted = false;
     for (const auto& e : block.except) {
-      auto x = k8s::IpNet::parse(e);
+      auto x = k8s::parseBlockCidr(e);
       if (x && x->contains(*ip)) excepted = true;
     }
     if (!excepted) return true;

@@ -22,11 +22,7 @@ namespace {
 
 // The address as a full-length prefix ("10.250.200.1/32").
 toolkit::IpPrefix hostPrefix(const std::string& address) {
-  auto parsed = toolkit::IpPrefix::parse(address);
-  if (!parsed) throw std::invalid_argument(parsed.error().message);
-  auto prefix = parsed.value();
-  prefix.prefixLen = prefix.family() == AF_INET ? 32 : 128;
-  return prefix;
+  return toolkit::IpPrefix::host(toolkit::IpAddress::parse(address).value());
 }
 
 }  // namespace
@@ -174,9 +170,8 @@ void LoadBalancerAnnouncer::reconcileLocked() {
   std::set<std::string> present;
   if (auto list = toolkit::listAddresses(*netlink_, link->index)) {
     for (const auto& info : *list) {
-      const int full = info.prefix.family() == AF_INET ? 32 : 128;
-      auto text = info.prefix.address.str();
-      if (info.prefix.prefixLen == full && inPools(text)) present.insert(text);
+      auto text = info.prefix.address().str();
+      if (info.prefix.prefixLength() == info.prefix.address().bits() && inPools(text)) present.insert(text);
     }
   } else {
     fail(list.error().message);

@@ -69,16 +69,14 @@ class CustomPtpBackend : public cnikit::sdk::LifecycleDefaults {
       tk::LinkInfo pod = must(tk::getLink(podNl, req.ifname));
       must(tk::setLinkUp(podNl, pod.index));
       for (const auto& ip : req.ips) {
-        tk::IpPrefix address = must(tk::IpPrefix::parse(ip.address));
-        const int full = address.family() == AF_INET ? 32 : 128;
-        must(tk::addAddress(podNl, pod.index, tk::IpPrefix{address.address, full}));
-        must(tk::addRoute(hostNl, tk::Route{.family = address.family(),
-                                            .destination = tk::IpPrefix{address.address, full},
-                                            .ifindex = host.index}));
+        tk::IpPrefix address = tk::IpPrefix::host(must(tk::IpPrefix::parse(ip.address)).address());
+        must(tk::addAddress(podNl, pod.index, address));
+        must(
+            tk::addRoute(hostNl, tk::Route{.family = address.family(), .destination = address, .ifindex = host.index}));
         if (ip.gateway.empty()) continue;
         // The gateway lives on the host end; the pod reaches it on-link, and all else via it.
         tk::IpAddress gateway = must(tk::IpAddress::parse(ip.gateway));
-        must(tk::addAddress(hostNl, host.index, tk::IpPrefix{gateway, full}));
+        must(tk::addAddress(hostNl, host.index, tk::IpPrefix::host(gateway)));
         must(tk::addRoute(
             podNl, tk::Route{.family = address.family(), .gateway = gateway, .ifindex = pod.index, .onlink = true}));
       }

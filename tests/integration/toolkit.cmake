@@ -1,7 +1,7 @@
 # The toolkit's own tests live next to it (sdk/toolkit/tests) and are registered here, after
 # enable_testing() and GoogleTest are set up. Included from tests/integration/CMakeLists.txt.
 set(toolkit_test_dir ${PROJECT_SOURCE_DIR}/sdk/toolkit/tests)
-add_executable(toolkit_unit_test ${toolkit_test_dir}/ToolkitUnitTest.cpp)
+add_executable(toolkit_unit_test ${toolkit_test_dir}/ToolkitUnitTest.cpp ${toolkit_test_dir}/ToolkitIpTest.cpp)
 target_link_libraries(toolkit_unit_test PRIVATE cnikit::toolkit GTest::gtest_main)
 gtest_discover_tests(toolkit_unit_test TEST_PREFIX "toolkit." DISCOVERY_TIMEOUT 30)
 

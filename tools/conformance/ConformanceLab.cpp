@@ -8,7 +8,6 @@
 
 #include "core/agent/Endpoints.hpp"
 #include "core/agent/NodeSync.hpp"
-#include "core/ipam/IpAddress.hpp"
 #include "core/ipam/IpamKeys.hpp"
 #include "core/store/Keys.hpp"
 #include "core/k8s/Validation.hpp"
@@ -175,7 +174,7 @@ void ConformanceLab::forgetPodInStore(const std::string& nodeName, const std::st
     store.remove(agent::Endpoints::prefix(nodeName) + containerId + "/" + ifname);
     store.remove(ipam::keys::handle(nodeName, containerId, ifname));
     for (const auto& a : allocations)
-      store.remove(ipam::keys::address(a.value("pool", ""), ipam::IpAddress::parse(a.value("address", ""))));
+      store.remove(ipam::keys::address(a.value("pool", ""), toolkit::IpAddress::parse(a.value("address", "")).value()));
     return 0;
   });
 }

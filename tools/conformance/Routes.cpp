@@ -1,8 +1,8 @@
 #include "tools/conformance/Routes.hpp"
 
+#include <cnikit/toolkit/IpPrefix.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/ipam/IpAddress.hpp"
 #include "tools/conformance/LabIncludes.hpp"
 
 namespace cnikit::conformance {
@@ -10,9 +10,9 @@ namespace cnikit::conformance {
 using nlohmann::json;
 
 std::vector<std::string> routesInto(const std::string& netnsPath, const std::vector<std::string>& prefixes) {
-  std::vector<ipam::Cidr> wanted;
+  std::vector<toolkit::IpPrefix> wanted;
   for (const auto& p : prefixes)
-    if (auto c = ipam::Cidr::tryParse(p, true)) wanted.push_back(*c);
+    if (auto c = toolkit::IpPrefix::tryParse(p)) wanted.push_back(*c);
   std::vector<std::string> out;
   for (const char* family : {"-4", "-6"}) {
     auto routes =
@@ -21,8 +21,7 @@ std::vector<std::string> routesInto(const std::string& netnsPath, const std::vec
     for (const auto& r : routes) {
       std::string dst = r.value("dst", "");
       if (dst.empty() || dst == "default") continue;
-      if (dst.find('/') == std::string::npos) dst += family[1] == '4' ? "/32" : "/128";
-      auto cidr = ipam::Cidr::tryParse(dst, true);
+      auto cidr = toolkit::IpPrefix::tryParse(dst, {.bareAddress = true});
       if (!cidr) continue;
       for (const auto& w : wanted) {
         if (w.isV4() != cidr->isV4() || !w.contains(*cidr)) continue;

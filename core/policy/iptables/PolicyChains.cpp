@@ -65,7 +65,7 @@ std::vector<IptablesRule> buildDirection(const DirectionRules& direction,
       if (!set) continue;  // cannot happen for an engine's endpoint; never allow by accident
       if (set->definition.type == SetType::Net) {
         // An ipBlock of the other family matches nothing here.
-        if (!set->cidr || (set->cidr->address.v4 != (family == Family::V4))) continue;
+        if (!set->cidr || (set->cidr->isV4() != (family == Family::V4))) continue;
       }
       int dimensions = set->definition.type == SetType::IpPort ? 2 : 1;
       match = SetMatch{setName(family, rule.set), dimensions, ingress && dimensions == 1};
@@ -170,9 +170,9 @@ SetContent setContent(const AddressSet& set, Family family) {
       break;
     case SetType::Net: {
       out.type = "hash:net";
-      if (!set.cidr || set.cidr->address.v4 != (family == Family::V4)) break;
+      if (!set.cidr || set.cidr->isV4() != (family == Family::V4)) break;
       // hash:net cannot hold a /0: two halves instead.
-      if (set.cidr->prefix == 0) {
+      if (set.cidr->prefixLength() == 0) {
         if (family == Family::V4) {
           out.entries = {"0.0.0.0/1", "128.0.0.0/1"};
         } else {

@@ -44,13 +44,13 @@ std::vector<PodIp> parseIps(const sdk::PodRequest& req) {
     std::string label = "ips[" + std::to_string(i) + "]";
     auto address = IpPrefix::parse(ip.address);
     if (!address) invalid(label + ".address: " + address.error().message);
-    PodIp p{address.value(), std::nullopt, address.value().network(), ip.poolCidr};
+    PodIp p{address.value(), std::nullopt, address.value().masked(), ip.poolCidr};
     if (ip.family != 0 && ip.family != p.address.family())
       invalid(label + ": family " + std::to_string(ip.family) + " does not match address '" + ip.address + "'");
     if (!ip.gateway.empty()) {
       auto gw = IpAddress::parse(ip.gateway);
       if (!gw) invalid(label + ".gateway: " + gw.error().message);
-      if (gw.value().family != p.address.family())
+      if (gw.value().family() != p.address.family())
         invalid(label + ": gateway '" + ip.gateway + "' is not of the family of '" + ip.address + "'");
       p.gateway = gw.value();
     }
@@ -59,12 +59,12 @@ std::vector<PodIp> parseIps(const sdk::PodRequest& req) {
       if (!subnet) invalid(label + ".subnet: " + subnet.error().message);
       if (subnet.value().family() != p.address.family())
         invalid(label + ": subnet '" + ip.subnet + "' is not of the family of '" + ip.address + "'");
-      p.subnet = subnet.value().network();
+      p.subnet = subnet.value().masked();
     }
     if (!ip.poolCidr.empty()) {
       auto pool = IpPrefix::parse(ip.poolCidr);
       if (!pool) invalid(label + ".pool_cidr: " + pool.error().message);
-      p.pool = pool.value().network().str();
+      p.pool = pool.value().masked().str();
     }
     out.push_back(p);
   }
@@ -72,12 +72,7 @@ std::vector<PodIp> parseIps(const sdk::PodRequest& req) {
 }
 
 // The address after a subnet's network address: its gateway.
-IpAddress firstHost(const IpPrefix& subnet) {
-  IpAddress a = subnet.network().address;
-  for (size_t i = a.size(); i-- > 0;)
-    if (++a.bytes[i] != 0) break;
-  return a;
-}
+IpAddress firstHost(const IpPrefix& subnet) { return subnet.network().offset(1); }
 
 void requireBasics(const sdk::PodRequest& req) {
   if (req.containerId.empty()) invalid("container id is empty");
@@ -390,8 +385,8 @@ std::string FlannelBackend::poolOf(const std::string& subnet) const {
   for (const auto& pool : pools_)
     for (const auto& cidr : pool.cidrs) {
       auto p = IpPrefix::parse(cidr);
-      if (p && p.value().family() == prefix.value().family() && p.value().contains(prefix.value().address))
-        return p.value().network().str();
+      if (p && p.value().family() == prefix.value().family() && p.value().contains(prefix.value().address()))
+        return p.value().masked().str();
     }
   return "";
 }
@@ -401,7 +396,7 @@ void FlannelBackend::localNodeUpdate(const sdk::NodeInfo& self) {
   for (const auto& text : self.subnets) {
     auto subnet = IpPrefix::parse(text);
     if (!subnet) invalid("local node subnet '" + text + "': " + subnet.error().message);
-    subnets.push_back(subnet.value().network());
+    subnets.push_back(subnet.value().masked());
   }
   NetlinkSocket hostSock = must(NetlinkSocket::open(), "host namespace");
   std::lock_guard lock(bridgeMutex_);
@@ -417,7 +412,7 @@ void FlannelBackend::localNodeUpdate(const sdk::NodeInfo& self) {
   }
   // The gateway of a node subnet is its first address (IPAM hands out from the second on).
   for (const auto& subnet : subnets) {
-    IpPrefix gateway{firstHost(subnet), subnet.prefixLen};
+    IpPrefix gateway(firstHost(subnet), subnet.prefixLength());
     must(addAddress(hostSock, bridge.index, gateway),
          "adding gateway " + gateway.str() + " to bridge '" + options_.bridge + "'");
     if (remote_) remote_->ensureLocalSubnet(subnet);

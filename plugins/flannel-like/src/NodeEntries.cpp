@@ -12,7 +12,7 @@ using toolkit::Neighbour;
 using toolkit::Route;
 
 std::string entryKey(const Route& r) {
-  return "route " + std::to_string(r.table) + " " + (r.destination ? r.destination->network().str() : "default") +
+  return "route " + std::to_string(r.table) + " " + (r.destination ? r.destination->masked().str() : "default") +
          " metric " + std::to_string(r.metric);
 }
 std::string entryKey(const Neighbour& n) { return "neigh " + std::to_string(n.ifindex) + " " + n.address.str(); }
@@ -51,7 +51,7 @@ bool sameEntries(const NodeEntries& a, const NodeEntries& b) {
 nlohmann::json toJson(const NodeEntries& e, const std::function<std::string(int)>& deviceName) {
   nlohmann::json routes = nlohmann::json::array(), neighbours = nlohmann::json::array(), fdb = nlohmann::json::array();
   for (const auto& r : e.routes) {
-    nlohmann::json j{{"dst", r.destination ? r.destination->network().str() : "default"},
+    nlohmann::json j{{"dst", r.destination ? r.destination->masked().str() : "default"},
                      {"dev", deviceName(r.ifindex)},
                      {"onlink", r.onlink},
                      {"protocol", r.protocol},
@@ -80,7 +80,7 @@ NodeEntries entriesFromJson(const nlohmann::json& j, const std::function<int(con
     std::string dst = r.at("dst").get<std::string>();
     if (dst != "default") route.destination = IpPrefix::parse(dst).value();
     if (r.contains("via")) route.gateway = address(r, "via");
-    route.family = route.destination ? route.destination->family() : (route.gateway ? route.gateway->family : 0);
+    route.family = route.destination ? route.destination->family() : (route.gateway ? route.gateway->family() : 0);
     route.ifindex = index;
     route.onlink = r.value("onlink", false);
     route.protocol = r.value("protocol", 4);

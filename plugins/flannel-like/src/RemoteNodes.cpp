@@ -28,12 +28,7 @@ using toolkit::Route;
 namespace {
 
 // The first host address of a subnet: where the remote node keeps its bridge gateway.
-IpAddress firstHost(const IpPrefix& subnet) {
-  IpAddress a = subnet.network().address;
-  for (size_t i = a.size(); i-- > 0;)
-    if (++a.bytes[i] != 0) break;
-  return a;
-}
+IpAddress firstHost(const IpPrefix& subnet) { return subnet.network().offset(1); }
 
 std::string familyName(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
 
@@ -49,8 +44,8 @@ std::string prefixesText(const std::vector<toolkit::AddressInfo>& addresses) {
 // or /128 of this node's subnet) counts like any other.
 std::string overlapsLocal(const IpPrefix& subnet, const std::vector<toolkit::AddressInfo>& local) {
   for (const auto& a : local)
-    if (a.scope == 0 && subnet.contains(a.prefix.address))
-      return "it holds this node's own address " + a.prefix.address.str();
+    if (a.scope == 0 && subnet.contains(a.prefix.address()))
+      return "it holds this node's own address " + a.prefix.address().str();
   return "";
 }
 
@@ -67,13 +62,13 @@ RemoteNodes::RemoteNodes(const Options& options, const Context& context, sdk::Ho
   std::optional<IpAddress> v4, v6;
   if (!context_.underlayIpv4.empty()) {
     auto a = IpAddress::parse(context_.underlayIpv4);
-    if (!a || a.value().family != AF_INET)
+    if (!a || !a.value().isV4())
       invalid(mode + ": underlay IPv4 '" + context_.underlayIpv4 + "' is not an IPv4 address");
     v4 = a.value();
   }
   if (!context_.underlayIpv6.empty()) {
     auto a = IpAddress::parse(context_.underlayIpv6);
-    if (!a || a.value().family != AF_INET6)
+    if (!a || !a.value().isV6())
       invalid(mode + ": underlay IPv6 '" + context_.underlayIpv6 + "' is not an IPv6 address");
     v6 = a.value();
   }
@@ -88,7 +83,7 @@ RemoteNodes::RemoteNodes(const Options& options, const Context& context, sdk::Ho
     underlayName_ = link->name;
   } else if (v4 || v6) {
     for (const auto& a : must(toolkit::listAddresses(sock_), "finding the underlay interface"))
-      if ((v4 && a.prefix.address == *v4) || (v6 && a.prefix.address == *v6)) underlayIndex_ = a.ifindex;
+      if ((v4 && a.prefix.address() == *v4) || (v6 && a.prefix.address() == *v6)) underlayIndex_ = a.ifindex;
     if (!underlayIndex_)
       invalid(mode + ": no interface holds the underlay address " + (v4 ? v4->str() : v6->str()) +
               " and no underlay interface was given");
@@ -101,7 +96,7 @@ RemoteNodes::RemoteNodes(const Options& options, const Context& context, sdk::Ho
     if (!v4 && !v6)
       invalid(mode + " needs the node's underlay IPv4 or IPv6 address for the tunnel; the host passed none");
     localUnderlay_ = v4 ? *v4 : *v6;
-    tunnelFamily_ = localUnderlay_.family;
+    tunnelFamily_ = localUnderlay_.family();
     vtepMac_ = vtepMac(context_.nodeName, options_.vni);
     vxlanName_ = options_.vxlanDeviceName();
     vxlanState_ = ensureDevice();
@@ -231,7 +226,7 @@ RemoteNodes::Desired RemoteNodes::desiredVxlan(const sdk::NodeInfo& node) {
   }
   const std::string& remoteText = tunnelFamily_ == AF_INET ? node.underlayIpv4 : node.underlayIpv6;
   auto remote = IpAddress::parse(remoteText);
-  if (remoteText.empty() || !remote || remote.value().family != tunnelFamily_) {
+  if (remoteText.empty() || !remote || remote.value().family() != tunnelFamily_) {
     d.refusals.push_back({"", "node has no " + familyName(tunnelFamily_) + " underlay address ('" + remoteText +
                                   "'), and this node's tunnel runs over " + familyName(tunnelFamily_)});
     return d;
@@ -245,11 +240,11 @@ RemoteNodes::Desired RemoteNodes::desiredVxlan(const sdk::NodeInfo& node) {
   auto local = must(toolkit::listAddresses(sock_), "reading this node's addresses");
   for (const auto& s : node.subnets) {
     auto subnet = IpPrefix::parse(s);
-    if (!subnet || subnet.value().prefixLen >= static_cast<int>(subnet.value().address.size() * 8) - 1) {
+    if (!subnet || subnet.value().prefixLength() >= subnet.value().address().bits() - 1) {
       d.refusals.push_back({s, "not a pod subnet CIDR with room for a gateway"});
       continue;
     }
-    IpPrefix net = subnet.value().network();
+    IpPrefix net = subnet.value().masked();
     if (std::string why = overlapsLocal(net, local); !why.empty()) {
       d.refusals.push_back({net.str(), "subnet " + net.str() + " is local to this node: " + why});
       continue;
@@ -285,7 +280,7 @@ RemoteNodes::Desired RemoteNodes::desiredHostGw(const sdk::NodeInfo& node) {
       d.refusals.push_back({s, "not a CIDR"});
       continue;
     }
-    IpPrefix net = subnet.value().network();
+    IpPrefix net = subnet.value().masked();
     if (std::string why = overlapsLocal(net, local); !why.empty()) {
       d.refusals.push_back({net.str(), "subnet " + net.str() + " is local to this node: " + why});
       continue;
@@ -293,7 +288,7 @@ RemoteNodes::Desired RemoteNodes::desiredHostGw(const sdk::NodeInfo& node) {
     int family = net.family();
     const std::string& remoteText = family == AF_INET ? node.underlayIpv4 : node.underlayIpv6;
     auto remote = IpAddress::parse(remoteText);
-    if (remoteText.empty() || !remote || remote.value().family != family) {
+    if (remoteText.empty() || !remote || remote.value().family() != family) {
       d.refusals.push_back({net.str(), "node has no " + familyName(family) + " underlay address to route " +
                                            familyName(family) + " subnet " + net.str() + " through"});
       continue;
@@ -304,7 +299,7 @@ RemoteNodes::Desired RemoteNodes::desiredHostGw(const sdk::NodeInfo& node) {
       if (a.prefix.family() != family) continue;
       if (family == AF_INET6 && a.scope != 0) continue;  // link-local prefixes do not count
       sameFamily.push_back(a);
-      direct = direct || (a.prefix.contains(remote.value()) && a.prefix.address != remote.value());
+      direct = direct || (a.prefix.contains(remote.value()) && a.prefix.address() != remote.value());
     }
     if (!direct) {
       d.refusals.push_back(
@@ -534,7 +529,7 @@ void RemoteNodes::teardown() {
 
 void RemoteNodes::ensureLocalSubnet(const IpPrefix& subnet) {
   if (options_.mode != Mode::kVxlan || subnet.family() != AF_INET) return;
-  IpPrefix own{subnet.network().address, 32};
+  IpPrefix own = IpPrefix::host(subnet.network());
   std::lock_guard lock(mutex_);
   if (localSubnets_.count(own.str())) return;
   must(toolkit::addAddress(sock_, vxlanIndex_, own), "adding this node's subnet address to vxlan '" + vxlanName_ + "'");
@@ -570,7 +565,7 @@ nlohmann::json RemoteNodes::status() {
                      {"neighbours", r.entries.neighbours.size()},
                      {"fdb", r.entries.fdb.size()}});
     routes += r.entries.routes.size();
-    for (const auto& e : r.entries.routes) recorded.insert(e.destination ? e.destination->network().str() : "default");
+    for (const auto& e : r.entries.routes) recorded.insert(e.destination ? e.destination->masked().str() : "default");
   }
   s["nodes"] = nodes;
   nlohmann::json refused = nlohmann::json::array();
@@ -589,7 +584,7 @@ nlohmann::json RemoteNodes::status() {
     if (!listed) continue;
     for (const auto& r : listed.value()) {
       if (r.protocol != kRouteProtocol || (r.ifindex != vxlanIndex_ && r.ifindex != underlayIndex_)) continue;
-      std::string dst = r.destination ? r.destination->network().str() : "default";
+      std::string dst = r.destination ? r.destination->masked().str() : "default";
       if (!recorded.count(dst)) orphans.push_back(dst);
     }
   }

@@ -3,6 +3,7 @@
 #include <linux/if_addr.h>
 #include <netlink/errno.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "Nl.hpp"
@@ -11,14 +12,13 @@ namespace cnikit::toolkit {
 
 namespace {
 Result<detail::AddrPtr> build(int ifindex, const IpPrefix& prefix, const std::string& what) {
-  if (prefix.family() != AF_INET && prefix.family() != AF_INET6) return Error{EINVAL, what + ": no address family"};
   detail::AddrPtr addr(rtnl_addr_alloc());
   detail::NlAddrPtr local = detail::toNlAddr(prefix);
   if (!addr || !local) return Error{ENOMEM, what + ": out of memory"};
   rtnl_addr_set_ifindex(addr.get(), ifindex);
   rtnl_addr_set_family(addr.get(), prefix.family());
   if (int err = rtnl_addr_set_local(addr.get(), local.get()); err < 0) return nlError(err, what);
-  rtnl_addr_set_prefixlen(addr.get(), prefix.prefixLen);
+  rtnl_addr_set_prefixlen(addr.get(), prefix.prefixLength());
   return addr;
 }
 }  // namespace
@@ -53,13 +53,14 @@ Result<std::vector<AddressInfo>> listAddresses(NetlinkSocket& sock, int ifindex,
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     if (ifindex && rtnl_addr_get_ifindex(a) != ifindex) continue;
     if (family && rtnl_addr_get_family(a) != family) continue;
+    auto local = detail::fromNlAddr(rtnl_addr_get_local(a));
+    if (!local) continue;
     AddressInfo info;
     info.ifindex = rtnl_addr_get_ifindex(a);
-    info.prefix = detail::fromNlAddr(rtnl_addr_get_local(a));
-    info.prefix.prefixLen = rtnl_addr_get_prefixlen(a);
+    info.prefix = IpPrefix(local->address(), std::min(rtnl_addr_get_prefixlen(a), local->address().bits()));
     info.scope = rtnl_addr_get_scope(a);
     info.flags = rtnl_addr_get_flags(a);
-    if (info.prefix.family()) out.push_back(info);
+    out.push_back(info);
   }
   return out;
 }

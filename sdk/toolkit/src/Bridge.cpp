@@ -36,9 +36,9 @@ Status addLinkLocalWithoutDad(NetlinkSocket& sock, const LinkInfo& bridge) {
   if (err < 0) return nlError(err, what);
   // fe80::/64 with the modified EUI-64 of the MAC (what the kernel's own mode would make).
   const auto& m = bridge.mac.bytes;
-  IpPrefix linkLocal{IpAddress{AF_INET6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, static_cast<uint8_t>(m[0] ^ 2), m[1], m[2], 0xff,
-                                          0xfe, m[3], m[4], m[5]}},
-                     64};
+  const uint8_t eui64[16] = {0xfe, 0x80, 0,    0,    0,    0,    0,   0, static_cast<uint8_t>(m[0] ^ 2),
+                             m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]};
+  IpPrefix linkLocal(IpAddress::fromBytes(AF_INET6, eui64), 64);
   if (auto added = addAddress(sock, bridge.index, linkLocal, AddressOptions{.noDad = true}); !added)
     return Error{added.error().code, what + ": " + added.error().message};
   return {};

@@ -23,7 +23,7 @@ Result<detail::NeighPtr> build(const FdbEntry& e, const std::string& what) {
     // The order matters to libnl: setting the IP destination also sets the object's family
     // (and refuses a destination of another family than the one set), so the IP comes
     // first and AF_BRIDGE second.
-    detail::NlAddrPtr dst = detail::toNlAddr(*e.destination, static_cast<int>(e.destination->size() * 8));
+    detail::NlAddrPtr dst = detail::toNlAddr(*e.destination, e.destination->bits());
     if (!dst) return Error{ENOMEM, what + ": out of memory"};
     if (int err = rtnl_neigh_set_dst(n.get(), dst.get()); err < 0) return nlError(err, what);
   }
@@ -82,13 +82,10 @@ Result<std::vector<FdbEntry>> listFdbEntries(NetlinkSocket& sock, int ifindex) {
     std::copy(bytes, bytes + 6, e.mac.bytes.begin());
     if (nl_addr* dst = rtnl_neigh_get_dst(n)) {
       // libnl labels NDA_DST of a bridge entry by its length.
-      IpPrefix p;
       unsigned len = nl_addr_get_len(dst);
       if (len == 4 || len == 16) {
-        p.address.family = len == 4 ? AF_INET : AF_INET6;
-        const auto* d = static_cast<const uint8_t*>(nl_addr_get_binary_addr(dst));
-        std::copy(d, d + len, p.address.bytes.begin());
-        e.destination = p.address;
+        e.destination = IpAddress::fromBytes(len == 4 ? AF_INET : AF_INET6,
+                                             static_cast<const uint8_t*>(nl_addr_get_binary_addr(dst)));
       }
     }
     e.permanent = (rtnl_neigh_get_state(n) & NUD_PERMANENT) != 0;

@@ -1,72 +1,90 @@
 #include <cnikit/toolkit/IpPrefix.hpp>
 
-#include <arpa/inet.h>
-
 #include <cerrno>
 #include <charconv>
+#include <stdexcept>
+
+#include "HostMask.hpp"
+#include "IpAddressText.hpp"
 
 namespace cnikit::toolkit {
 
-Result<IpAddress> IpAddress::parse(const std::string& text) {
-  IpAddress a;
-  if (::inet_pton(AF_INET, text.c_str(), a.bytes.data()) == 1) {
-    a.family = AF_INET;
-    return a;
-  }
-  if (::inet_pton(AF_INET6, text.c_str(), a.bytes.data()) == 1) {
-    a.family = AF_INET6;
-    return a;
-  }
-  return Error{EINVAL, "'" + text + "' is not an IPv4 or IPv6 address"};
-}
+namespace {
 
-size_t IpAddress::size() const { return family == AF_INET ? 4 : 16; }
-
-std::string IpAddress::str() const {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (family != AF_INET && family != AF_INET6) return "<no address>";
-  ::inet_ntop(family, bytes.data(), buf, sizeof buf);
-  return buf;
-}
-
-bool IpAddress::isZero() const {
-  for (size_t i = 0; i < size(); ++i)
-    if (bytes[i] != 0) return false;
-  return true;
-}
-
-Result<IpPrefix> IpPrefix::parse(const std::string& text) {
+// One parser for both flavours: why is filled only when the caller wants a message.
+std::optional<IpPrefix> parsePrefix(std::string_view text, const PrefixParseOptions& options, std::string* why) {
+  auto fail = [&](const std::string& reason) -> std::optional<IpPrefix> {
+    if (why) *why = detail::quoted(text) + " " + reason;
+    return std::nullopt;
+  };
   auto slash = text.find('/');
-  auto address = IpAddress::parse(text.substr(0, slash));
-  if (!address) return Error{EINVAL, "'" + text + "' is not an IP address with prefix length (a.b.c.d/n or x::y/n)"};
-  IpPrefix p{address.value(), static_cast<int>(address.value().size() * 8)};
-  if (slash != std::string::npos) {
-    const char* begin = text.data() + slash + 1;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(begin, end, p.prefixLen);
-    if (begin == end || ec != std::errc() || ptr != end || p.prefixLen < 0 ||
-        p.prefixLen > static_cast<int>(p.address.size() * 8))
-      return Error{EINVAL, "'" + text + "' has an invalid prefix length"};
+  if (slash == std::string_view::npos) {
+    if (options.bareAddress) {
+      if (auto address = IpAddress::tryParse(text)) return IpPrefix::host(*address);
+      if (why) *why = detail::whyNotAnAddress(text) + " or prefix (a.b.c.d/n or x::y/n)";
+      return std::nullopt;
+    }
+    return fail("is not an address/prefix-length (a.b.c.d/n or x::y/n)");
   }
-  return p;
-}
-
-std::string IpPrefix::str() const { return address.str() + "/" + std::to_string(prefixLen); }
-
-IpPrefix IpPrefix::network() const {
-  IpPrefix n = *this;
-  for (size_t i = 0; i < n.address.size(); ++i) {
-    int bitsHere = prefixLen - static_cast<int>(i * 8);
-    if (bitsHere >= 8) continue;
-    n.address.bytes[i] &= bitsHere <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - bitsHere));
+  auto addressText = text.substr(0, slash);
+  auto address = IpAddress::tryParse(addressText);
+  if (!address) {
+    if (!why) return std::nullopt;
+    return fail("does not start with an IP address: " + detail::whyNotAnAddress(addressText));
   }
-  return n;
+  auto digits = text.substr(slash + 1);
+  int length = -1;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
+  if (digits.empty() || digits.size() > 3 || ec != std::errc() || end != digits.data() + digits.size() || length < 0 ||
+      length > address->bits()) {
+    return fail("has a bad prefix length (0-" + std::to_string(address->bits()) + ")");
+  }
+  IpPrefix prefix(*address, length);
+  if (!prefix.hasHostBits() || options.hostBits == HostBits::Keep) return prefix;
+  if (options.hostBits == HostBits::Clear) return prefix.masked();
+  return fail("has host bits set (did you mean " + prefix.masked().str() + "?)");
 }
 
-bool IpPrefix::contains(const IpAddress& a) const {
-  if (a.family != address.family) return false;
-  IpPrefix other{a, prefixLen};
-  return other.network().address == network().address;
+}  // namespace
+
+IpPrefix::IpPrefix(const IpAddress& address, int length) : address_(address), length_(length) {
+  if (length < 0 || length > address.bits()) {
+    throw std::invalid_argument("prefix length " + std::to_string(length) + " is out of range for " + address.str());
+  }
 }
+
+IpPrefix IpPrefix::host(const IpAddress& address) { return IpPrefix(address, address.bits()); }
+
+Result<IpPrefix> IpPrefix::parse(std::string_view text, const PrefixParseOptions& options) {
+  std::string why;
+  if (auto prefix = parsePrefix(text, options, &why)) return *prefix;
+  return Error{EINVAL, why};
+}
+
+std::optional<IpPrefix> IpPrefix::tryParse(std::string_view text, const PrefixParseOptions& options) {
+  return parsePrefix(text, options, nullptr);
+}
+
+IpAddress IpPrefix::network() const {
+  return IpAddress::fromInteger(family(), address_.toInteger() & ~detail::hostMask(address_.bits(), length_));
+}
+
+IpAddress IpPrefix::last() const {
+  return IpAddress::fromInteger(family(), address_.toInteger() | detail::hostMask(address_.bits(), length_));
+}
+
+IpPrefix IpPrefix::masked() const { return IpPrefix(network(), length_); }
+
+bool IpPrefix::contains(const IpAddress& address) const {
+  if (address.family() != family()) return false;
+  auto mask = ~detail::hostMask(address_.bits(), length_);
+  return (address.toInteger() & mask) == (address_.toInteger() & mask);
+}
+
+bool IpPrefix::contains(const IpPrefix& other) const { return other.length_ >= length_ && contains(other.address_); }
+
+bool IpPrefix::overlaps(const IpPrefix& other) const { return contains(other.address_) || other.contains(address_); }
+
+std::string IpPrefix::str() const { return address_.str() + "/" + std::to_string(length_); }
 
 }  // namespace cnikit::toolkit

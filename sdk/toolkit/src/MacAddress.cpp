@@ -14,18 +14,19 @@ int hexValue(char c) {
 }
 }  // namespace
 
-Result<MacAddress> MacAddress::parse(const std::string& text) {
+Result<MacAddress> MacAddress::parse(std::string_view text) {
   MacAddress mac;
-  bool good = text.size() == 17;
+  bool good = text.size() == 17 && (text[2] == ':' || text[2] == '-');
+  const char separator = good ? text[2] : ':';
   for (size_t i = 0; good && i < 6; ++i) {
     int hi = hexValue(text[i * 3]);
     int lo = hexValue(text[i * 3 + 1]);
-    if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':'))
+    if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != separator))
       good = false;
     else
       mac.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
-  if (!good) return Error{EINVAL, "'" + text + "' is not a MAC address (aa:bb:cc:dd:ee:ff)"};
+  if (!good) return Error{EINVAL, "'" + std::string(text) + "' is not a MAC address (aa:bb:cc:dd:ee:ff)"};
   return mac;
 }
 

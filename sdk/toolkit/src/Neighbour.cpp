@@ -13,12 +13,8 @@ namespace cnikit::toolkit {
 namespace {
 
 detail::NeighPtr build(int ifindex, const IpAddress& address, const std::string& what, Error& error) {
-  if (address.family != AF_INET && address.family != AF_INET6) {
-    error = Error{EINVAL, what + ": no address family"};
-    return nullptr;
-  }
   detail::NeighPtr n(rtnl_neigh_alloc());
-  detail::NlAddrPtr dst = detail::toNlAddr(address, static_cast<int>(address.size() * 8));
+  detail::NlAddrPtr dst = detail::toNlAddr(address, address.bits());
   if (!n || !dst) {
     error = Error{ENOMEM, what + ": out of memory"};
     return nullptr;
@@ -28,7 +24,7 @@ detail::NeighPtr build(int ifindex, const IpAddress& address, const std::string&
     error = nlError(err, what);
     return nullptr;
   }
-  rtnl_neigh_set_family(n.get(), address.family);
+  rtnl_neigh_set_family(n.get(), address.family());
   return n;
 }
 
@@ -75,13 +71,15 @@ Result<std::vector<Neighbour>> listNeighbours(NetlinkSocket& sock, int ifindex, 
     if (ifindex && rtnl_neigh_get_ifindex(n) != ifindex) continue;
     nl_addr* ll = rtnl_neigh_get_lladdr(n);
     if (!ll || nl_addr_get_len(ll) != 6) continue;
+    auto dst = detail::fromNlAddr(rtnl_neigh_get_dst(n));
+    if (!dst) continue;
     Neighbour entry;
     entry.ifindex = rtnl_neigh_get_ifindex(n);
-    entry.address = detail::fromNlAddr(rtnl_neigh_get_dst(n)).address;
+    entry.address = dst->address();
     const auto* bytes = static_cast<const uint8_t*>(nl_addr_get_binary_addr(ll));
     std::copy(bytes, bytes + 6, entry.mac.bytes.begin());
     entry.state = static_cast<uint16_t>(rtnl_neigh_get_state(n));
-    if (entry.address.family) out.push_back(entry);
+    out.push_back(entry);
   }
   return out;
 }

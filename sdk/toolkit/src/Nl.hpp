@@ -9,6 +9,7 @@
 #include <netlink/route/route.h>
 
 #include <memory>
+#include <optional>
 
 #include <cnikit/toolkit/IpPrefix.hpp>
 #include <cnikit/toolkit/Result.hpp>
@@ -46,8 +47,9 @@ using MsgPtr = std::unique_ptr<nl_msg, MsgFree>;
 
 NlAddrPtr toNlAddr(const IpAddress& a, int prefixLen);
 NlAddrPtr toNlAddr(const IpPrefix& p);
-// Empty optional-like: family 0 when the nl_addr is not IPv4/IPv6.
-IpPrefix fromNlAddr(const nl_addr* a);
+// nullopt when the nl_addr is not IPv4/IPv6; a default route's empty destination is ::/0
+// or 0.0.0.0/0.
+std::optional<IpPrefix> fromNlAddr(const nl_addr* a);
 
 std::string linkLabel(int ifindex);  // "link #3"
 

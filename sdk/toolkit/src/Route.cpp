@@ -11,7 +11,7 @@
 namespace cnikit::toolkit {
 
 std::string Route::str() const {
-  std::string s = destination ? destination->network().str() : std::string("default");
+  std::string s = destination ? destination->masked().str() : std::string("default");
   if (gateway) s += " via " + gateway->str();
   if (ifindex) s += " dev #" + std::to_string(ifindex);
   if (onlink) s += " onlink";
@@ -26,13 +26,13 @@ Result<detail::RoutePtr> build(const Route& route, bool forDelete, bool matchPro
   if (route.family != AF_INET && route.family != AF_INET6) return Error{EINVAL, what + ": no address family"};
   if (route.destination && route.destination->family() != route.family)
     return Error{EINVAL, what + ": destination family differs from the route's"};
-  if (route.gateway && route.gateway->family != route.family)
+  if (route.gateway && route.gateway->family() != route.family)
     return Error{EINVAL, what + ": gateway family differs from the route's"};
   detail::RoutePtr r(rtnl_route_alloc());
   if (!r) return Error{ENOMEM, what + ": out of memory"};
   rtnl_route_set_family(r.get(), route.family);
   rtnl_route_set_table(r.get(), route.table);
-  IpPrefix dst = route.destination ? route.destination->network() : IpPrefix{IpAddress{route.family, {}}, 0};
+  IpPrefix dst = route.destination ? route.destination->masked() : IpPrefix(IpAddress::unspecified(route.family), 0);
   detail::NlAddrPtr dstAddr = detail::toNlAddr(dst);
   if (!dstAddr) return Error{ENOMEM, what + ": out of memory"};
   if (int err = rtnl_route_set_dst(r.get(), dstAddr.get()); err < 0) return nlError(err, what);
@@ -50,7 +50,7 @@ Result<detail::RoutePtr> build(const Route& route, bool forDelete, bool matchPro
     if (!nh) return Error{ENOMEM, what + ": out of memory"};
     if (route.ifindex) rtnl_route_nh_set_ifindex(nh, route.ifindex);
     if (route.gateway) {
-      detail::NlAddrPtr gw = detail::toNlAddr(*route.gateway, static_cast<int>(route.gateway->size() * 8));
+      detail::NlAddrPtr gw = detail::toNlAddr(*route.gateway, route.gateway->bits());
       rtnl_route_nh_set_gateway(nh, gw.get());  // takes its own reference
     }
     if (route.onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
@@ -98,14 +98,14 @@ Result<std::vector<Route>> listRoutes(NetlinkSocket& sock, int family, uint32_t 
     route.metric = rtnl_route_get_priority(r);
     route.scope = rtnl_route_get_scope(r);
     route.protocol = rtnl_route_get_protocol(r);
-    IpPrefix dst = detail::fromNlAddr(rtnl_route_get_dst(r));
-    if (dst.prefixLen > 0) route.destination = dst;
+    auto dst = detail::fromNlAddr(rtnl_route_get_dst(r));
+    if (dst && dst->prefixLength() > 0) route.destination = *dst;
     if (rtnl_route_get_nnexthops(r) > 0) {
       rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
       route.ifindex = rtnl_route_nh_get_ifindex(nh);
       route.onlink = (rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK) != 0;
-      IpPrefix gw = detail::fromNlAddr(rtnl_route_nh_get_gateway(nh));
-      if (gw.family() && !gw.address.isZero()) route.gateway = gw.address;
+      auto gw = detail::fromNlAddr(rtnl_route_nh_get_gateway(nh));
+      if (gw && !gw->address().isUnspecified()) route.gateway = gw->address();
     }
     out.push_back(route);
   }

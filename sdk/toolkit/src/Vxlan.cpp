@@ -55,8 +55,8 @@ Result<std::optional<VxlanInfo>> findVxlan(NetlinkSocket& sock, const std::strin
   nl_addr* local = nullptr;
   if (rtnl_link_vxlan_get_local(link.get(), &local) == 0 && local) {
     detail::NlAddrPtr owned(local);
-    IpPrefix p = detail::fromNlAddr(local);
-    if (p.family() && !p.address.isZero()) info.local = p.address;
+    auto p = detail::fromNlAddr(local);
+    if (p && !p->address().isUnspecified()) info.local = p->address();
   }
   return std::optional<VxlanInfo>(info);
 }
@@ -75,7 +75,7 @@ Status createVxlan(NetlinkSocket& sock, const VxlanSpec& spec) {
   if (err >= 0 && spec.underlayIndex)
     err = rtnl_link_vxlan_set_link(link.get(), static_cast<uint32_t>(spec.underlayIndex));
   if (err >= 0 && spec.local) {
-    detail::NlAddrPtr local = detail::toNlAddr(*spec.local, static_cast<int>(spec.local->size() * 8));
+    detail::NlAddrPtr local = detail::toNlAddr(*spec.local, spec.local->bits());
     if (!local) return Error{ENOMEM, what + ": out of memory"};
     err = rtnl_link_vxlan_set_local(link.get(), local.get());
   }

@@ -18,6 +18,13 @@
 namespace cnikit::ipam {
 namespace {
 
+using toolkit::IpAddress;
+using toolkit::IpPrefix;
+
+IpPrefix poolCidr(const std::string& text) {
+  return IpPrefix::parse(text, {.hostBits = toolkit::HostBits::Refuse}).value();
+}
+
 using namespace std::chrono_literals;
 using store::test::TempDir;
 
@@ -76,8 +83,8 @@ PoolConfig pool(const std::string& name, std::vector<std::string> cidrs, int v4 
   PoolConfig p;
   p.name = name;
   p.backend = "test";
-  for (const auto& c : cidrs) p.cidrs.push_back(Cidr::parse(c));
-  for (const auto& e : exclude) p.exclude.push_back(Cidr::parse(e));
+  for (const auto& c : cidrs) p.cidrs.push_back(poolCidr(c));
+  for (const auto& e : exclude) p.exclude.push_back(poolCidr(e));
   p.nodeSubnetPrefixV4 = v4;
   p.nodeSubnetPrefixV6 = v6;
   return p;
@@ -90,7 +97,7 @@ AllocateRequest req(const std::string& id, const std::string& ifname = "eth0", s
   r.podNamespace = "default";
   r.podName = "pod-" + id;
   r.netns = "/var/run/netns/" + id;
-  for (const auto& ip : ips) r.requested.push_back(IpAddress::parse(ip));
+  for (const auto& ip : ips) r.requested.push_back(IpAddress::parse(ip).value());
   return r;
 }
 
@@ -368,7 +375,7 @@ TEST_F(IpamTest, RequestedAddressIsRefusedWithTheReason) {
 
 TEST_F(IpamTest, NodesGetDifferentSubnetsAndKeepThemAcrossRestart) {
   auto p = pool("blue", {"10.10.0.0/16", "fd00:10::/48"});
-  std::vector<Cidr> first, second;
+  std::vector<IpPrefix> first, second;
   std::string address;
   {
     Ipam a(store_, "node-a");
@@ -466,7 +473,7 @@ TEST_F(IpamTest, ConcurrentAllocationsNeverDuplicate) {
   for (auto& th : threads) th.join();
   EXPECT_TRUE(errors.empty()) << errors.front();
   std::set<IpAddress> seen;
-  std::set<Cidr> subnets;
+  std::set<IpPrefix> subnets;
   for (const auto& list : got) {
     for (const auto& a : list) {
       EXPECT_TRUE(seen.insert(a.address).second) << a.address.str() << " handed out twice";

@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include "core/k8s/IpNet.hpp"
 #include "core/k8s/ObjectKeys.hpp"
 #include "core/k8s/Validation.hpp"
 #include "core/yaml/YamlToJson.hpp"
@@ -175,21 +174,23 @@ TEST(ObjectKeys, RoundTrip) {
   EXPECT_EQ(parseKind("configmaps"), std::nullopt);
 }
 
-TEST(IpNet, ParsesContainsAndClearsHostBits) {
-  auto net = IpNet::parse("10.1.2.3/16");
+TEST(IpBlockCidr, ParsesContainsAndClearsHostBitsLikeGo) {
+  auto ip = [](const char* text) { return toolkit::IpAddress::parse(text).value(); };
+  auto net = parseBlockCidr("10.1.2.3/16");
   ASSERT_TRUE(net);
   EXPECT_EQ(net->str(), "10.1.0.0/16");
-  EXPECT_TRUE(net->contains(*IpAddr::parse("10.1.255.1")));
-  EXPECT_FALSE(net->contains(*IpAddr::parse("10.2.0.1")));
-  EXPECT_FALSE(net->contains(*IpAddr::parse("fd00::1")));
-  EXPECT_TRUE(net->contains(*IpNet::parse("10.1.3.0/24")));
-  EXPECT_FALSE(net->contains(*IpNet::parse("10.0.0.0/8")));
-  auto v6 = IpNet::parse("fd00::abcd/120");
+  EXPECT_TRUE(net->contains(ip("10.1.255.1")));
+  EXPECT_FALSE(net->contains(ip("10.2.0.1")));
+  EXPECT_FALSE(net->contains(ip("fd00::1")));
+  EXPECT_TRUE(net->contains(*parseBlockCidr("10.1.3.0/24")));
+  EXPECT_FALSE(net->contains(*parseBlockCidr("10.0.0.0/8")));
+  auto v6 = parseBlockCidr("fd00::abcd/120");
   ASSERT_TRUE(v6);
   EXPECT_EQ(v6->str(), "fd00::ab00/120");
-  EXPECT_TRUE(IpNet::parse("0.0.0.0/0")->contains(*IpAddr::parse("192.0.2.1")));
-  EXPECT_FALSE(IpNet::parse("10.0.0.0/-1"));
-  EXPECT_FALSE(IpNet::parse("10.0.0.0/"));
+  EXPECT_TRUE(parseBlockCidr("0.0.0.0/0")->contains(ip("192.0.2.1")));
+  EXPECT_FALSE(parseBlockCidr("10.0.0.0/-1"));
+  EXPECT_FALSE(parseBlockCidr("10.0.0.0/"));
+  EXPECT_FALSE(parseBlockCidr("10.0.0.0"));  // a bare address is not a CIDR
 }
 
 }  // namespace

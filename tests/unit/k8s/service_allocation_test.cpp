@@ -24,11 +24,11 @@ using nlohmann::json;
 
 ServicesConfig smallRanges() {
   ServicesConfig c;
-  c.clusterIPv4Cidr = ipam::Cidr::parse("10.96.0.0/24");
-  c.clusterIPv6Cidr = ipam::Cidr::parse("fd00:96::/112");
+  c.clusterIPv4Cidr = toolkit::IpPrefix::parse("10.96.0.0/24").value();
+  c.clusterIPv6Cidr = toolkit::IpPrefix::parse("fd00:96::/112").value();
   c.nodePortMin = 30000;
   c.nodePortMax = 30999;
-  c.loadBalancerPools = {{"public", {ipam::Cidr::parse("192.0.2.0/28")}}};
+  c.loadBalancerPools = {{"public", {toolkit::IpPrefix::parse("192.0.2.0/28").value()}}};
   return c;
 }
 
@@ -76,17 +76,17 @@ TEST_F(ServiceAllocationTest, AllocatesAsTheApiWouldShowIt) {
   auto o = stored(*store_, "lb");
   ASSERT_EQ(o["spec"]["clusterIPs"].size(), 2u) << o.dump();
   EXPECT_EQ(o["spec"]["clusterIP"], o["spec"]["clusterIPs"][0]);
-  EXPECT_TRUE(ipam::Cidr::parse("10.96.0.0/24")
-                  .contains(ipam::IpAddress::parse(o["spec"]["clusterIPs"][0].get<std::string>())));
-  EXPECT_TRUE(ipam::Cidr::parse("fd00:96::/112")
-                  .contains(ipam::IpAddress::parse(o["spec"]["clusterIPs"][1].get<std::string>())));
+  EXPECT_TRUE(toolkit::IpPrefix::parse("10.96.0.0/24").value()
+                  .contains(toolkit::IpAddress::parse(o["spec"]["clusterIPs"][0].get<std::string>()).value()));
+  EXPECT_TRUE(toolkit::IpPrefix::parse("fd00:96::/112").value()
+                  .contains(toolkit::IpAddress::parse(o["spec"]["clusterIPs"][1].get<std::string>()).value()));
   EXPECT_EQ(o["spec"]["ipFamilies"], json({"IPv4", "IPv6"}));
   int nodePort = o["spec"]["ports"][0]["nodePort"].get<int>();
   EXPECT_GE(nodePort, 30000);
   EXPECT_LE(nodePort, 30999);
   auto ingress = o["status"]["loadBalancer"]["ingress"];
   ASSERT_EQ(ingress.size(), 1u) << o.dump();
-  EXPECT_TRUE(ipam::Cidr::parse("192.0.2.0/28").contains(ipam::IpAddress::parse(ingress[0]["ip"].get<std::string>())));
+  EXPECT_TRUE(toolkit::IpPrefix::parse("192.0.2.0/28").value().contains(toolkit::IpAddress::parse(ingress[0]["ip"].get<std::string>()).value()));
   EXPECT_EQ(allocations(), 4u);  // two clusterIPs, one nodePort, one load-balancer address
 }
 

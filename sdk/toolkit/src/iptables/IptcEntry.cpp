@@ -1,3 +1,4 @@
+#include <cnikit/toolkit/IpPrefix.hpp>
 #include <cnikit/toolkit/IptcEntry.hpp>
 
 #include <arpa/inet.h>
@@ -236,23 +237,21 @@ Result<std::vector<unsigned char>> encodeTarget(const IptablesRule& rule, IpFami
 template <size_t N>
 bool parsePrefix(const std::string& text, unsigned char* address, unsigned char* mask) {
   auto slash = text.find('/');
-  std::string host = text.substr(0, slash);
-  int bits = static_cast<int>(N * 8);
   if (slash != std::string::npos && text.find_first_of(".:", slash) != std::string::npos) {
     // "0.0.0.7/0.0.0.255": any mask (the kernel compares address & mask).
-    if (::inet_pton(N == 4 ? AF_INET : AF_INET6, host.c_str(), address) != 1 ||
-        ::inet_pton(N == 4 ? AF_INET : AF_INET6, text.substr(slash + 1).c_str(), mask) != 1)
-      return false;
+    auto host = IpAddress::tryParse(text.substr(0, slash));
+    auto maskAddress = IpAddress::tryParse(text.substr(slash + 1));
+    if (!host || !maskAddress || host->size() != N || maskAddress->size() != N) return false;
+    // (bytes): a netfilter header defines a function-like macro of that name.
+    std::memcpy(address, (host->bytes)().data(), N);
+    std::memcpy(mask, (maskAddress->bytes)().data(), N);
     for (size_t i = 0; i < N; ++i) address[i] &= mask[i];
     return true;
   }
-  if (slash != std::string::npos) {
-    std::string len = text.substr(slash + 1);
-    if (len.empty() || len.size() > 3 || !std::all_of(len.begin(), len.end(), ::isdigit)) return false;
-    bits = std::stoi(len);
-  }
-  if (::inet_pton(N == 4 ? AF_INET : AF_INET6, host.c_str(), address) != 1 || bits > static_cast<int>(N * 8))
-    return false;
+  auto prefix = IpPrefix::tryParse(text, {.hostBits = HostBits::Clear, .bareAddress = true});
+  if (!prefix || prefix->address().size() != N) return false;
+  std::memcpy(address, (prefix->address().bytes)().data(), N);
+  const int bits = prefix->prefixLength();
   for (size_t i = 0; i < N; ++i) {
     int take = std::max(0, std::min(8, bits - static_cast<int>(i) * 8));
     mask[i] = static_cast<unsigned char>(take == 0 ? 0 : (0xff << (8 - take)) & 0xff);

@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include <cnikit/toolkit/IpPrefix.hpp>
+#include <cnikit/toolkit/IpAddress.hpp>
 #include <cnikit/toolkit/MacAddress.hpp>
 #include <cnikit/toolkit/NetlinkSocket.hpp>
 

@@ -1,8 +1,10 @@
 #pragma once
-// Ethernet MAC address, parsed from and printed as "aa:bb:cc:dd:ee:ff".
+// Ethernet MAC address, parsed from "aa:bb:cc:dd:ee:ff" (or '-'-separated, as CNI_ARGS
+// MAC= may carry it) and printed with ':'.
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <cnikit/toolkit/Result.hpp>
 
@@ -11,8 +13,8 @@ namespace cnikit::toolkit {
 struct MacAddress {
   std::array<uint8_t, 6> bytes{};
 
-  // EINVAL naming the text unless it is six ':'-separated hex octets.
-  static Result<MacAddress> parse(const std::string& text);
+  // EINVAL naming the text unless it is six hex octets separated by ':' (or all by '-').
+  static Result<MacAddress> parse(std::string_view text);
   std::string str() const;  // lower case
   bool isZero() const;
   bool operator==(const MacAddress&) const = default;

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <cnikit/toolkit/IpPrefix.hpp>
+#include <cnikit/toolkit/IpAddress.hpp>
 #include <cnikit/toolkit/MacAddress.hpp>
 #include <cnikit/toolkit/NetlinkSocket.hpp>
 

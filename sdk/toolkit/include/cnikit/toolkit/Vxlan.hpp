@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include <cnikit/toolkit/IpPrefix.hpp>
+#include <cnikit/toolkit/IpAddress.hpp>
 #include <cnikit/toolkit/Link.hpp>
 
 namespace cnikit::toolkit {
