@@ -1,6 +1,7 @@
 #include "core/ipam/Ipam.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -12,6 +13,9 @@ namespace {
 
 using json = nlohmann::json;
 using U128 = unsigned __int128;
+
+// Candidates looked up by key before allocateOne lists the whole subnet instead.
+constexpr int kProbesBeforeScan = 8;
 
 U128 toInt(const IpAddress& ip) {
   U128 value = 0;
@@ -230,6 +234,7 @@ std::vector<Cidr> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::LeaseId
                                                       " node subnet left in " + cidr.str() + " for node '" + node_ +
                                                       "' (" + std::to_string(taken.size()) + " claimed)");
     }
+    adoptOrphans(pool.name, *mine);
     {
       std::lock_guard lock(mutex_);
       subnets_.insert_or_assign(pool.name + " " + cidr.str(), *mine);
@@ -253,6 +258,23 @@ std::vector<Cidr> Ipam::nodeSubnets(const PoolConfig& pool) {
     }
   }
   return result;
+}
+
+void Ipam::adoptOrphans(const std::string& pool, const Cidr& subnet) {
+  // Agents before handle-first allocation wrote the address record before the handle: one
+  // that died in between left a record no handle names. Listing them in their handle once
+  // here lets allocate() and release() follow handles only, without scanning the subnet.
+  for (const auto& [ip, kv] : scanSubnet(store_, pool, subnet)) {
+    auto record = parseRecord(pool, ip, kv.value);
+    if (!record || record->node != node_) continue;
+    std::string handleKey = keys::handle(node_, record->containerId, record->ifname);
+    auto handle = store_.get(handleKey);
+    auto entries = handle ? parseHandle(handle->value) : std::vector<std::string>{};
+    std::string entry = handleEntry(pool, ip);
+    if (std::find(entries.begin(), entries.end(), entry) != entries.end()) continue;
+    entries.push_back(entry);
+    store_.compareAndSwap(handleKey, handle ? handle->modRevision : 0, json{{"addresses", entries}}.dump());
+  }
 }
 
 void Ipam::purgeForeign(const std::string& pool, const Cidr& subnet) {
@@ -314,10 +336,15 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
     slot = ip;
   }
 
+  // The node's subnets first: taking one up adopts records no handle names (adoptOrphans).
+  std::vector<Cidr> subnets;
+  for (const auto& cidr : pool.cidrs) subnets.push_back(nodeSubnet(pool, cidr));
+
   // Idempotency: what the handle already lists (and still holds) comes back as it is.
   std::string handleKey = keys::handle(node_, request.containerId, request.ifname);
+  auto handle = store_.get(handleKey);
   std::vector<Allocation> have;
-  if (auto handle = store_.get(handleKey)) {
+  if (handle) {
     for (const auto& entry : parseHandle(handle->value)) {
       auto parsed = parseHandleEntry(entry);
       if (!parsed || parsed->first != pool.name) continue;
@@ -328,10 +355,21 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
     }
   }
 
-  std::vector<std::pair<std::string, int64_t>> taken;  // address keys this call wrote
+  std::vector<std::string> taken;  // address keys this call wrote
   std::vector<Allocation> result;
+  // The handle names an address before its record is written: an ADD that dies in between
+  // leaves a handle that release() and a retried allocate() follow, never a record nobody
+  // can find without scanning the subnet.
+  std::string announced;  // what the handle says now, when this call wrote it
+  auto announce = [&](const Allocation& candidate) {
+    std::vector<Allocation> listed = result;
+    listed.push_back(candidate);
+    announced = handleJson(listed);
+    store_.put(handleKey, announced);
+  };
   try {
-    for (const auto& cidr : pool.cidrs) {
+    for (size_t i = 0; i < pool.cidrs.size(); ++i) {
+      const Cidr& cidr = pool.cidrs[i];
       const auto& want = wanted[cidr.isV4() ? 0 : 1];
       auto existing =
           std::find_if(have.begin(), have.end(), [&](const Allocation& a) { return cidr.contains(a.address); });
@@ -345,28 +383,38 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
         result.push_back(*existing);
         continue;
       }
-      result.push_back(allocateOne(pool, cidr, request, want, taken));
+      result.push_back(allocateOne(pool, cidr, subnets[i], request, want, taken, announce));
     }
     if (taken.empty() && result.size() == have.size()) return result;
-    store_.put(handleKey, handleJson(result));
+    // Usually the last announcement already listed everything.
+    if (std::string complete = handleJson(result); complete != announced) store_.put(handleKey, complete);
   } catch (...) {
-    // All or nothing: give back what this call took.
-    for (const auto& [key, rev] : taken) {
-      try {
-        store_.compareAndDelete(key, rev);
-      } catch (...) {
-        // Store gone: the record names this container, so a retry re-uses it and GC frees it.
+    // All or nothing: give back what this call took, and the handle as it was.
+    try {
+      for (const auto& key : taken) {
+        auto kv = store_.get(key);
+        auto slash = key.rfind('/');
+        auto ip = IpAddress::tryParse(std::string_view(key).substr(slash + 1));
+        auto record = kv && ip ? parseRecord(pool.name, *ip, kv->value) : std::nullopt;
+        if (record && owns(*record, node_, request.containerId, request.ifname))
+          store_.compareAndDelete(key, kv->modRevision);
       }
+      if (handle)
+        store_.put(handleKey, handle->value);
+      else
+        store_.remove(handleKey);
+    } catch (...) {
+      // Store gone: the handle names this container's records, so a retry re-uses them
+      // and DEL or GC frees them.
     }
     throw;
   }
   return result;
 }
 
-Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const AllocateRequest& request,
-                             const std::optional<IpAddress>& requested,
-                             std::vector<std::pair<std::string, int64_t>>& taken) {
-  Cidr subnet = nodeSubnet(pool, poolCidr);
+Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const Cidr& subnet,
+                             const AllocateRequest& request, const std::optional<IpAddress>& requested,
+                             std::vector<std::string>& taken, const std::function<void(const Allocation&)>& announce) {
   Allocation a;
   a.pool = pool.name;
   a.poolCidr = poolCidr;
@@ -378,24 +426,21 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const
   a.podNamespace = request.podNamespace;
   a.podName = request.podName;
   a.netns = request.netns;
-  std::string record;
 
   // Claims ip; true when it is ours now. Remembers the key for rollback.
   auto claim = [&](const IpAddress& ip) {
     a.address = ip;
-    record = recordJson(a);
+    announce(a);
     std::string key = keys::address(pool.name, ip);
-    if (!store_.createIfAbsent(key, record)) return false;
-    auto kv = store_.get(key);
-    taken.emplace_back(key, kv ? kv->modRevision : 0);
+    if (!store_.createIfAbsent(key, recordJson(a))) return false;
+    taken.push_back(key);
     return true;
   };
   // Re-uses an address a crashed earlier attempt of this container left without a handle.
   auto adopt = [&](const IpAddress& ip, const store::KeyValue& kv) {
     a.address = ip;
     if (!store_.compareAndSwap(kv.key, kv.modRevision, recordJson(a))) return false;
-    auto now = store_.get(kv.key);
-    taken.emplace_back(kv.key, now ? now->modRevision : 0);
+    taken.push_back(kv.key);
     return true;
   };
 
@@ -419,21 +464,6 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const
                     "requested address " + requested->str() + " is in use by " + who);
   }
 
-  auto used = scanSubnet(store_, pool.name, subnet);
-  // A crashed attempt of this very container (record written, handle not): take it back.
-  for (const auto& [ip, kv] : used) {
-    // Cheap substring test first: most records are other containers'.
-    if (kv.value.find(request.containerId) == std::string::npos) continue;
-    auto holder = parseRecord(pool.name, ip, kv.value);
-    if (holder && owns(*holder, node_, request.containerId, request.ifname) && adopt(ip, kv)) return a;
-  }
-
-  std::vector<U128> busy;
-  busy.reserve(used.size());
-  for (const auto& entry : used) busy.push_back(toInt(entry.first));
-  std::sort(busy.begin(), busy.end());
-  auto isBusy = [&](U128 v) { return std::binary_search(busy.begin(), busy.end(), v); };
-
   // Excluded ranges clipped to the subnet, as [lo, hi].
   std::vector<std::pair<U128, U128>> excluded;
   for (const auto& e : pool.exclude) {
@@ -453,6 +483,40 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const
       if (v >= first && v < last) cursor = v + 1;
     }
   }
+
+  // Addresses other threads of this agent are claiming right now: skipped, so that
+  // concurrent ADDs starting from the same round-robin mark do not race for one address.
+  const std::string subnetKey = pool.name + " " + subnet.str();
+  auto reserve = [&](U128 v) {
+    std::lock_guard lock(mutex_);
+    return inFlight_[subnetKey].insert(v).second;
+  };
+  auto unreserve = [&](U128 v) {
+    std::lock_guard lock(mutex_);
+    inFlight_[subnetKey].erase(v);
+  };
+
+  // The common case needs no list of the subnet: the address after the mark is usually free.
+  // Probe a few candidates by key; only when they are all taken (a wrapped, crowded subnet),
+  // list the subnet once and skip what is in use. createIfAbsent decides either way.
+  std::optional<std::vector<U128>> busy;
+  size_t allocated = 0;
+  int probes = 0;
+  auto isBusy = [&](U128 v) {
+    if (!busy) {
+      if (probes < kProbesBeforeScan) {
+        ++probes;
+        return store_.get(keys::address(pool.name, fromInt(v, subnet.isV4()))).has_value();
+      }
+      auto used = scanSubnet(store_, pool.name, subnet);
+      busy.emplace();
+      for (const auto& entry : used) busy->push_back(toInt(entry.first));
+      std::sort(busy->begin(), busy->end());
+      allocated = busy->size();
+    }
+    return std::binary_search(busy->begin(), busy->end(), v);
+  };
+
   U128 remaining = last - first + 1;
   while (remaining > 0) {
     bool skipped = false;
@@ -469,17 +533,23 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const
     U128 candidate = cursor;
     cursor = cursor >= last ? first : cursor + 1;
     --remaining;
-    if (isBusy(candidate)) continue;
-    IpAddress ip = fromInt(candidate, subnet.isV4());
-    if (claim(ip)) {
-      store_.put(lastKey, ip.str());
-      return a;
+    if (!reserve(candidate)) continue;
+    bool claimed = false;
+    try {
+      claimed = !isBusy(candidate) && claim(fromInt(candidate, subnet.isV4()));
+      if (claimed) store_.put(lastKey, a.address.str());
+    } catch (...) {
+      unreserve(candidate);
+      throw;
     }
-    // Lost a race for it (another thread, or an agent that shares this node name).
+    unreserve(candidate);
+    if (claimed) return a;
+    // Taken, or lost a race for it (another agent process that shares this node name).
   }
+  if (!busy) allocated = scanSubnet(store_, pool.name, subnet).size();
   throw IpamError(IpamError::Kind::Exhausted, "pool '" + pool.name + "': no free address left in " + subnet.str() +
-                                                  ", the subnet of node '" + node_ + "' (" +
-                                                  std::to_string(used.size()) + " allocated)");
+                                                  ", the subnet of node '" + node_ + "' (" + std::to_string(allocated) +
+                                                  " allocated)");
 }
 
 std::vector<Allocation> Ipam::find(const std::string& containerId, const std::string& ifname) {

@@ -8,9 +8,11 @@
 //   /cnikit/v1/ipam/handles/<node>/<containerId>/<ifname>   {"addresses":["<pool>/<ip>",...]}
 // Uniqueness comes from createIfAbsent on the address key, so concurrent ADDs (threads, or
 // agents on other nodes) never get one address twice, also across a crash.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -24,8 +26,8 @@ namespace cnikit::ipam {
 
 struct Allocation {
   std::string pool;
-  Cidr poolCidr;                  // the pool CIDR the address belongs to
-  Cidr subnet;                    // the node subnet it came from
+  Cidr poolCidr;  // the pool CIDR the address belongs to
+  Cidr subnet;    // the node subnet it came from
   IpAddress address;
   std::optional<IpAddress> gateway;  // first address of the subnet
   std::string containerId;
@@ -100,16 +102,22 @@ class Ipam {
   Cidr nodeSubnet(const PoolConfig& pool, const Cidr& cidr);
   // This node's subnets in every pool (or one), from the store.
   std::vector<std::pair<std::string, Cidr>> ownSubnets(const std::string& pool);
-  Allocation allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const AllocateRequest& request,
-                         const std::optional<IpAddress>& requested,
-                         std::vector<std::pair<std::string, int64_t>>& taken);
+  // One address of poolCidr from the node's subnet of it; announce(candidate) writes the
+  // handle before the candidate's record. Appends the address keys it wrote to taken.
+  Allocation allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const Cidr& subnet,
+                         const AllocateRequest& request, const std::optional<IpAddress>& requested,
+                         std::vector<std::string>& taken, const std::function<void(const Allocation&)>& announce);
   void purgeForeign(const std::string& pool, const Cidr& subnet);
+  // Lists this node's address records that no handle names in their handle.
+  void adoptOrphans(const std::string& pool, const Cidr& subnet);
 
   store::Store& store_;
   std::string node_;
   std::mutex claimMutex_;                // one subnet claim at a time (else two threads claim two)
-  std::mutex mutex_;                     // guards subnets_
+  std::mutex mutex_;                     // guards subnets_ and inFlight_
   std::map<std::string, Cidr> subnets_;  // "<pool> <cidr>" -> this node's subnet
+  // "<pool> <subnet>" -> addresses this process's ADDs are claiming at the moment.
+  std::map<std::string, std::set<unsigned __int128>> inFlight_;
 };
 
 }  // namespace cnikit::ipam

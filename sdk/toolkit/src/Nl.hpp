@@ -11,6 +11,7 @@
 #include <memory>
 
 #include <cnikit/toolkit/IpPrefix.hpp>
+#include <cnikit/toolkit/Link.hpp>
 #include <cnikit/toolkit/Result.hpp>
 
 namespace cnikit::toolkit::detail {
@@ -50,5 +51,8 @@ NlAddrPtr toNlAddr(const IpPrefix& p);
 IpPrefix fromNlAddr(const nl_addr* a);
 
 std::string linkLabel(int ifindex);  // "link #3"
+
+// What the kernel says about a link, as the toolkit reports it.
+LinkInfo toInfo(rtnl_link* link);
 
 }  // namespace cnikit::toolkit::detail

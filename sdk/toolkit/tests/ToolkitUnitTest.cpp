@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace ct = cnikit::toolkit;
 
 TEST(IpPrefix, ParsesIpv4WithPrefixAndKeepsHostBits) {
@@ -49,6 +51,17 @@ TEST(IpPrefix, ContainsComparesNetworks) {
   EXPECT_FALSE(p.contains(ct::IpAddress::parse("fd00::1").value()));
   auto host = ct::IpPrefix::parse("10.244.1.5/32").value();
   EXPECT_FALSE(host.contains(ct::IpAddress::parse("10.244.1.1").value()));
+}
+
+TEST(MacAddress, RandomLocalIsUnicastLocallyAdministeredAndRandom) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 64; ++i) {
+    auto mac = ct::MacAddress::randomLocal();
+    EXPECT_EQ(mac.bytes[0] & 0x01, 0) << mac.str();  // unicast
+    EXPECT_EQ(mac.bytes[0] & 0x02, 2) << mac.str();  // locally administered
+    seen.insert(mac.str());
+  }
+  EXPECT_GT(seen.size(), 60u);  // 46 random bits: a repeat in 64 draws is next to impossible
 }
 
 TEST(MacAddress, RoundTripsAndRejects) {
