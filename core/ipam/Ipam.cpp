@@ -16,6 +16,8 @@ using U128 = unsigned __int128;
 
 // Candidates looked up by key before allocateOne lists the whole subnet instead.
 constexpr int kProbesBeforeScan = 8;
+// Allocations per subnet between two saves of the round-robin mark to the store.
+constexpr int kMarkSaveEvery = 8;
 
 U128 toInt(const IpAddress& ip) {
   U128 value = 0;
@@ -474,19 +476,35 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const
 
   auto [first, last] = hostRange(subnet);
   // Round-robin: resume after the last address handed out here, as host-local does, so a
-  // released address is not reused at once.
+  // released address is not reused at once. The mark lives in memory and is saved to the
+  // store every kMarkSaveEvery allocations; the store's copy is read only when this process
+  // has none yet. A mark that lags (after a restart) only makes the search start a few
+  // addresses early: those are taken, and probing skips them.
+  const std::string subnetKey = pool.name + " " + subnet.str();
   std::string lastKey = keys::last(pool.name, subnet);
-  U128 cursor = first;
-  if (auto kv = store_.get(lastKey)) {
-    if (auto ip = IpAddress::tryParse(kv->value); ip && subnet.contains(*ip)) {
-      U128 v = toInt(*ip);
-      if (v >= first && v < last) cursor = v + 1;
+  std::optional<U128> mark;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = marks_.find(subnetKey); it != marks_.end()) mark = it->second.last;
+  }
+  if (!mark) {
+    if (auto kv = store_.get(lastKey)) {
+      if (auto ip = IpAddress::tryParse(kv->value); ip && subnet.contains(*ip)) mark = toInt(*ip);
     }
   }
+  U128 cursor = first;
+  if (mark && *mark >= first && *mark < last) cursor = *mark + 1;
+  auto remember = [&](U128 v) {
+    std::lock_guard lock(mutex_);
+    auto& m = marks_[subnetKey];
+    m.last = v;
+    if (++m.unsaved < kMarkSaveEvery) return false;
+    m.unsaved = 0;
+    return true;
+  };
 
   // Addresses other threads of this agent are claiming right now: skipped, so that
   // concurrent ADDs starting from the same round-robin mark do not race for one address.
-  const std::string subnetKey = pool.name + " " + subnet.str();
   auto reserve = [&](U128 v) {
     std::lock_guard lock(mutex_);
     return inFlight_[subnetKey].insert(v).second;
@@ -537,7 +555,7 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const Cidr& poolCidr, const
     bool claimed = false;
     try {
       claimed = !isBusy(candidate) && claim(fromInt(candidate, subnet.isV4()));
-      if (claimed) store_.put(lastKey, a.address.str());
+      if (claimed && remember(candidate)) store_.put(lastKey, a.address.str());
     } catch (...) {
       unreserve(candidate);
       throw;

@@ -114,10 +114,15 @@ class Ipam {
   store::Store& store_;
   std::string node_;
   std::mutex claimMutex_;                // one subnet claim at a time (else two threads claim two)
-  std::mutex mutex_;                     // guards subnets_ and inFlight_
+  std::mutex mutex_;                     // guards subnets_, inFlight_ and marks_
   std::map<std::string, Cidr> subnets_;  // "<pool> <cidr>" -> this node's subnet
   // "<pool> <subnet>" -> addresses this process's ADDs are claiming at the moment.
   std::map<std::string, std::set<unsigned __int128>> inFlight_;
+  struct RoundRobinMark {
+    unsigned __int128 last = 0;  // the address handed out last
+    int unsaved = 0;             // allocations since the store's copy was written
+  };
+  std::map<std::string, RoundRobinMark> marks_;  // "<pool> <subnet>" -> where the search resumes
 };
 
 }  // namespace cnikit::ipam

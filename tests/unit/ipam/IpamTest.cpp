@@ -644,8 +644,9 @@ double threadCpuUs() {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-// One allocation in a /24 that already holds 200 addresses: no list of the subnet, a few
-// small reads and three writes (handle, address, round-robin mark).
+// One allocation in a /24 that already holds 200 addresses: no list of the subnet, three
+// small reads (subnet, handle, candidate) and two writes (handle, address), plus the
+// round-robin mark every 8th allocation.
 TEST_F(IpamTest, AllocationCostOnABusySubnet) {
   auto p = pool("blue", {"10.10.0.0/16"});
   {
@@ -675,9 +676,9 @@ TEST_F(IpamTest, AllocationCostOnABusySubnet) {
       "[ bench    ] allocate on a /24 with 200 used: %.1f us wall, %.1f us cpu, %.1f lists, %.1f reads, "
       "%.1f writes per call\n",
       totalUs / kRounds, cpuUs / kRounds, double(lists) / kRounds, double(reads) / kRounds, double(writes) / kRounds);
-  EXPECT_EQ(lists, 0);                   // the address after the round-robin mark is free
-  EXPECT_LE(writes, 3 * kRounds);        // handle, address, round-robin mark
-  EXPECT_LT(totalUs / kRounds, 5000.0);  // generous: shared CI machines; typical is far lower
+  EXPECT_EQ(lists, 0);                               // the address after the round-robin mark is free
+  EXPECT_LE(writes, 2 * kRounds + kRounds / 8 + 1);  // handle, address; the mark now and then
+  EXPECT_LT(totalUs / kRounds, 5000.0);              // generous: shared CI machines; typical is far lower
 }
 
 TEST_F(IpamTest, NodeSubnetsOnlyReadsTheStore) {
