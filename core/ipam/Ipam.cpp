@@ -1,6 +1,7 @@
 #include "core/ipam/Ipam.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -16,6 +17,11 @@ namespace {
 
 using json = nlohmann::json;
 using U128 = unsigned __int128;
+
+// Candidates looked up by key before allocateOne lists the whole subnet instead.
+constexpr int kProbesBeforeScan = 8;
+// Allocations per subnet between two saves of the round-robin mark to the store.
+constexpr int kMarkSaveEvery = 8;
 
 U128 toInt(const IpAddress& ip) { return ip.toInteger(); }
 
@@ -221,6 +227,7 @@ std::vector<IpPrefix> Ipam::ensureNodeSubnets(const PoolConfig& pool, store::Lea
                                                       " node subnet left in " + cidr.str() + " for node '" + node_ +
                                                       "' (" + std::to_string(taken.size()) + " claimed)");
     }
+    adoptOrphans(pool.name, *mine);
     {
       std::lock_guard lock(mutex_);
       subnets_.insert_or_assign(pool.name + " " + cidr.str(), *mine);
@@ -244,6 +251,23 @@ std::vector<IpPrefix> Ipam::nodeSubnets(const PoolConfig& pool) {
     }
   }
   return result;
+}
+
+void Ipam::adoptOrphans(const std::string& pool, const IpPrefix& subnet) {
+  // Agents before handle-first allocation wrote the address record before the handle: one
+  // that died in between left a record no handle names. Listing them in their handle once
+  // here lets allocate() and release() follow handles only, without scanning the subnet.
+  for (const auto& [ip, kv] : scanSubnet(store_, pool, subnet)) {
+    auto record = parseRecord(pool, ip, kv.value);
+    if (!record || record->node != node_) continue;
+    std::string handleKey = keys::handle(node_, record->containerId, record->ifname);
+    auto handle = store_.get(handleKey);
+    auto entries = handle ? parseHandle(handle->value) : std::vector<std::string>{};
+    std::string entry = handleEntry(pool, ip);
+    if (std::find(entries.begin(), entries.end(), entry) != entries.end()) continue;
+    entries.push_back(entry);
+    store_.compareAndSwap(handleKey, handle ? handle->modRevision : 0, json{{"addresses", entries}}.dump());
+  }
 }
 
 void Ipam::purgeForeign(const std::string& pool, const IpPrefix& subnet) {
@@ -305,10 +329,15 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
     slot = ip;
   }
 
+  // The node's subnets first: taking one up adopts records no handle names (adoptOrphans).
+  std::vector<IpPrefix> subnets;
+  for (const auto& cidr : pool.cidrs) subnets.push_back(nodeSubnet(pool, cidr));
+
   // Idempotency: what the handle already lists (and still holds) comes back as it is.
   std::string handleKey = keys::handle(node_, request.containerId, request.ifname);
+  auto handle = store_.get(handleKey);
   std::vector<Allocation> have;
-  if (auto handle = store_.get(handleKey)) {
+  if (handle) {
     for (const auto& entry : parseHandle(handle->value)) {
       auto parsed = parseHandleEntry(entry);
       if (!parsed || parsed->first != pool.name) continue;
@@ -319,10 +348,21 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
     }
   }
 
-  std::vector<std::pair<std::string, int64_t>> taken;  // address keys this call wrote
+  std::vector<std::string> taken;  // address keys this call wrote
   std::vector<Allocation> result;
+  // The handle names an address before its record is written: an ADD that dies in between
+  // leaves a handle that release() and a retried allocate() follow, never a record nobody
+  // can find without scanning the subnet.
+  std::string announced;  // what the handle says now, when this call wrote it
+  auto announce = [&](const Allocation& candidate) {
+    std::vector<Allocation> listed = result;
+    listed.push_back(candidate);
+    announced = handleJson(listed);
+    store_.put(handleKey, announced);
+  };
   try {
-    for (const auto& cidr : pool.cidrs) {
+    for (size_t i = 0; i < pool.cidrs.size(); ++i) {
+      const IpPrefix& cidr = pool.cidrs[i];
       const auto& want = wanted[cidr.isV4() ? 0 : 1];
       auto existing =
           std::find_if(have.begin(), have.end(), [&](const Allocation& a) { return cidr.contains(a.address); });
@@ -336,28 +376,38 @@ std::vector<Allocation> Ipam::allocate(const PoolConfig& pool, const AllocateReq
         result.push_back(*existing);
         continue;
       }
-      result.push_back(allocateOne(pool, cidr, request, want, taken));
+      result.push_back(allocateOne(pool, cidr, subnets[i], request, want, taken, announce));
     }
     if (taken.empty() && result.size() == have.size()) return result;
-    store_.put(handleKey, handleJson(result));
+    // Usually the last announcement already listed everything.
+    if (std::string complete = handleJson(result); complete != announced) store_.put(handleKey, complete);
   } catch (...) {
-    // All or nothing: give back what this call took.
-    for (const auto& [key, rev] : taken) {
-      try {
-        store_.compareAndDelete(key, rev);
-      } catch (...) {
-        // Store gone: the record names this container, so a retry re-uses it and GC frees it.
+    // All or nothing: give back what this call took, and the handle as it was.
+    try {
+      for (const auto& key : taken) {
+        auto kv = store_.get(key);
+        auto slash = key.rfind('/');
+        auto ip = IpAddress::tryParse(std::string_view(key).substr(slash + 1));
+        auto record = kv && ip ? parseRecord(pool.name, *ip, kv->value) : std::nullopt;
+        if (record && owns(*record, node_, request.containerId, request.ifname))
+          store_.compareAndDelete(key, kv->modRevision);
       }
+      if (handle)
+        store_.put(handleKey, handle->value);
+      else
+        store_.remove(handleKey);
+    } catch (...) {
+      // Store gone: the handle names this container's records, so a retry re-uses them
+      // and DEL or GC frees them.
     }
     throw;
   }
   return result;
 }
 
-Allocation Ipam::allocateOne(const PoolConfig& pool, const IpPrefix& poolCidr, const AllocateRequest& request,
-                             const std::optional<IpAddress>& requested,
-                             std::vector<std::pair<std::string, int64_t>>& taken) {
-  IpPrefix subnet = nodeSubnet(pool, poolCidr);
+Allocation Ipam::allocateOne(const PoolConfig& pool, const IpPrefix& poolCidr, const IpPrefix& subnet,
+                             const AllocateRequest& request, const std::optional<IpAddress>& requested,
+                             std::vector<std::string>& taken, const std::function<void(const Allocation&)>& announce) {
   Allocation a;
   a.pool = pool.name;
   a.poolCidr = poolCidr;
@@ -369,24 +419,21 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const IpPrefix& poolCidr, c
   a.podNamespace = request.podNamespace;
   a.podName = request.podName;
   a.netns = request.netns;
-  std::string record;
 
   // Claims ip; true when it is ours now. Remembers the key for rollback.
   auto claim = [&](const IpAddress& ip) {
     a.address = ip;
-    record = recordJson(a);
+    announce(a);
     std::string key = keys::address(pool.name, ip);
-    if (!store_.createIfAbsent(key, record)) return false;
-    auto kv = store_.get(key);
-    taken.emplace_back(key, kv ? kv->modRevision : 0);
+    if (!store_.createIfAbsent(key, recordJson(a))) return false;
+    taken.push_back(key);
     return true;
   };
   // Re-uses an address a crashed earlier attempt of this container left without a handle.
   auto adopt = [&](const IpAddress& ip, const store::KeyValue& kv) {
     a.address = ip;
     if (!store_.compareAndSwap(kv.key, kv.modRevision, recordJson(a))) return false;
-    auto now = store_.get(kv.key);
-    taken.emplace_back(kv.key, now ? now->modRevision : 0);
+    taken.push_back(kv.key);
     return true;
   };
 
@@ -410,21 +457,6 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const IpPrefix& poolCidr, c
                     "requested address " + requested->str() + " is in use by " + who);
   }
 
-  auto used = scanSubnet(store_, pool.name, subnet);
-  // A crashed attempt of this very container (record written, handle not): take it back.
-  for (const auto& [ip, kv] : used) {
-    // Cheap substring test first: most records are other containers'.
-    if (kv.value.find(request.containerId) == std::string::npos) continue;
-    auto holder = parseRecord(pool.name, ip, kv.value);
-    if (holder && owns(*holder, node_, request.containerId, request.ifname) && adopt(ip, kv)) return a;
-  }
-
-  std::vector<U128> busy;
-  busy.reserve(used.size());
-  for (const auto& entry : used) busy.push_back(toInt(entry.first));
-  std::sort(busy.begin(), busy.end());
-  auto isBusy = [&](U128 v) { return std::binary_search(busy.begin(), busy.end(), v); };
-
   // Excluded ranges clipped to the subnet, as [lo, hi].
   std::vector<std::pair<U128, U128>> excluded;
   for (const auto& e : pool.exclude) {
@@ -435,15 +467,65 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const IpPrefix& poolCidr, c
 
   auto [first, last] = hostRange(subnet);
   // Round-robin: resume after the last address handed out here, as host-local does, so a
-  // released address is not reused at once.
+  // released address is not reused at once. The mark lives in memory and is saved to the
+  // store every kMarkSaveEvery allocations; the store's copy is read only when this process
+  // has none yet. A mark that lags (after a restart) only makes the search start a few
+  // addresses early: those are taken, and probing skips them.
+  const std::string subnetKey = pool.name + " " + subnet.str();
   std::string lastKey = keys::last(pool.name, subnet);
-  U128 cursor = first;
-  if (auto kv = store_.get(lastKey)) {
-    if (auto ip = IpAddress::tryParse(kv->value); ip && subnet.contains(*ip)) {
-      U128 v = toInt(*ip);
-      if (v >= first && v < last) cursor = v + 1;
+  std::optional<U128> mark;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = marks_.find(subnetKey); it != marks_.end()) mark = it->second.last;
+  }
+  if (!mark) {
+    if (auto kv = store_.get(lastKey)) {
+      if (auto ip = IpAddress::tryParse(kv->value); ip && subnet.contains(*ip)) mark = toInt(*ip);
     }
   }
+  U128 cursor = first;
+  if (mark && *mark >= first && *mark < last) cursor = *mark + 1;
+  auto remember = [&](U128 v) {
+    std::lock_guard lock(mutex_);
+    auto& m = marks_[subnetKey];
+    m.last = v;
+    if (++m.unsaved < kMarkSaveEvery) return false;
+    m.unsaved = 0;
+    return true;
+  };
+
+  // Addresses other threads of this agent are claiming right now: skipped, so that
+  // concurrent ADDs starting from the same round-robin mark do not race for one address.
+  auto reserve = [&](U128 v) {
+    std::lock_guard lock(mutex_);
+    return inFlight_[subnetKey].insert(v).second;
+  };
+  auto unreserve = [&](U128 v) {
+    std::lock_guard lock(mutex_);
+    inFlight_[subnetKey].erase(v);
+  };
+
+  // The common case needs no list of the subnet: the address after the mark is usually free.
+  // Probe a few candidates by key; only when they are all taken (a wrapped, crowded subnet),
+  // list the subnet once and skip what is in use. createIfAbsent decides either way.
+  std::optional<std::vector<U128>> busy;
+  size_t allocated = 0;
+  int probes = 0;
+  auto isBusy = [&](U128 v) {
+    if (!busy) {
+      if (probes < kProbesBeforeScan) {
+        ++probes;
+        return store_.get(keys::address(pool.name, fromInt(v, subnet.isV4()))).has_value();
+      }
+      auto used = scanSubnet(store_, pool.name, subnet);
+      busy.emplace();
+      for (const auto& entry : used) busy->push_back(toInt(entry.first));
+      std::sort(busy->begin(), busy->end());
+      allocated = busy->size();
+    }
+    return std::binary_search(busy->begin(), busy->end(), v);
+  };
+
   U128 remaining = last - first + 1;
   while (remaining > 0) {
     bool skipped = false;
@@ -460,17 +542,23 @@ Allocation Ipam::allocateOne(const PoolConfig& pool, const IpPrefix& poolCidr, c
     U128 candidate = cursor;
     cursor = cursor >= last ? first : cursor + 1;
     --remaining;
-    if (isBusy(candidate)) continue;
-    IpAddress ip = fromInt(candidate, subnet.isV4());
-    if (claim(ip)) {
-      store_.put(lastKey, ip.str());
-      return a;
+    if (!reserve(candidate)) continue;
+    bool claimed = false;
+    try {
+      claimed = !isBusy(candidate) && claim(fromInt(candidate, subnet.isV4()));
+      if (claimed && remember(candidate)) store_.put(lastKey, a.address.str());
+    } catch (...) {
+      unreserve(candidate);
+      throw;
     }
-    // Lost a race for it (another thread, or an agent that shares this node name).
+    unreserve(candidate);
+    if (claimed) return a;
+    // Taken, or lost a race for it (another agent process that shares this node name).
   }
+  if (!busy) allocated = scanSubnet(store_, pool.name, subnet).size();
   throw IpamError(IpamError::Kind::Exhausted, "pool '" + pool.name + "': no free address left in " + subnet.str() +
-                                                  ", the subnet of node '" + node_ + "' (" +
-                                                  std::to_string(used.size()) + " allocated)");
+                                                  ", the subnet of node '" + node_ + "' (" + std::to_string(allocated) +
+                                                  " allocated)");
 }
 
 std::vector<Allocation> Ipam::find(const std::string& containerId, const std::string& ifname) {

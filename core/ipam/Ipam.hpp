@@ -8,9 +8,11 @@
 //   /cnikit/v1/ipam/handles/<node>/<containerId>/<ifname>   {"addresses":["<pool>/<ip>",...]}
 // Uniqueness comes from createIfAbsent on the address key, so concurrent ADDs (threads, or
 // agents on other nodes) never get one address twice, also across a crash.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -101,16 +103,27 @@ class Ipam {
   toolkit::IpPrefix nodeSubnet(const PoolConfig& pool, const toolkit::IpPrefix& cidr);
   // This node's subnets in every pool (or one), from the store.
   std::vector<std::pair<std::string, toolkit::IpPrefix>> ownSubnets(const std::string& pool);
-  Allocation allocateOne(const PoolConfig& pool, const toolkit::IpPrefix& poolCidr, const AllocateRequest& request,
-                         const std::optional<toolkit::IpAddress>& requested,
-                         std::vector<std::pair<std::string, int64_t>>& taken);
+  // One address of poolCidr from the node's subnet of it; announce(candidate) writes the
+  // handle before the candidate's record. Appends the address keys it wrote to taken.
+  Allocation allocateOne(const PoolConfig& pool, const toolkit::IpPrefix& poolCidr, const toolkit::IpPrefix& subnet,
+                         const AllocateRequest& request, const std::optional<toolkit::IpAddress>& requested,
+                         std::vector<std::string>& taken, const std::function<void(const Allocation&)>& announce);
   void purgeForeign(const std::string& pool, const toolkit::IpPrefix& subnet);
+  // Lists this node's address records that no handle names in their handle.
+  void adoptOrphans(const std::string& pool, const toolkit::IpPrefix& subnet);
 
   store::Store& store_;
   std::string node_;
-  std::mutex claimMutex_;                             // one subnet claim at a time (else two threads claim two)
-  std::mutex mutex_;                                  // guards subnets_
+  std::mutex claimMutex_;                // one subnet claim at a time (else two threads claim two)
+  std::mutex mutex_;                     // guards subnets_, inFlight_ and marks_
   std::map<std::string, toolkit::IpPrefix> subnets_;  // "<pool> <cidr>" -> this node's subnet
+  // "<pool> <subnet>" -> addresses this process's ADDs are claiming at the moment.
+  std::map<std::string, std::set<unsigned __int128>> inFlight_;
+  struct RoundRobinMark {
+    unsigned __int128 last = 0;  // the address handed out last
+    int unsaved = 0;             // allocations since the store's copy was written
+  };
+  std::map<std::string, RoundRobinMark> marks_;  // "<pool> <subnet>" -> where the search resumes
 };
 
 }  // namespace cnikit::ipam

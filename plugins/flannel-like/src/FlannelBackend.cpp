@@ -30,6 +30,9 @@ using namespace cnikit::toolkit;
 
 namespace {
 
+// The loopback device has this index in every network namespace (the kernel's LOOPBACK_IFINDEX).
+constexpr int kLoopbackIndex = 1;
+
 struct PodIp {
   IpPrefix address;  // "10.244.1.5/24"
   std::optional<IpAddress> gateway;
@@ -219,13 +222,29 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   spec.peerMac = mac;
   spec.master = bridgeIndex;
   spec.up = true;
+  // One message makes the pair, the host end enslaved and up; its echo names both ends. The pod's MAC is
+  // chosen here (as the kernel would, at random) so that nothing needs to be looked up.
+  VethSpec create = spec;
+  if (!create.peerMac) create.peerMac = MacAddress::randomLocal();
+  LinkInfo hostLink;
+  int podIndex = 0;
+  MacAddress podMac = *create.peerMac;
   std::optional<std::pair<LinkInfo, LinkInfo>> leftover;
-  if (auto created = createVeth(hostSock, spec); !created) {
+  if (auto created = createVeth(hostSock, create); created) {
+    hostLink = created.value();
+    podIndex = hostLink.link;
+  } else {
     if (created.error().code != EEXIST) fail(created.error(), "");
     leftover = resolveNameConflict();
     if (leftover) {
       repairPair(hostSock, podSock, leftover->first, leftover->second, spec, ips, where);
-    } else if (auto again = createVeth(hostSock, spec); !again) {
+      hostLink = leftover->first;
+      podIndex = leftover->second.index;
+      podMac = spec.peerMac.value_or(leftover->second.mac);
+    } else if (auto again = createVeth(hostSock, create); again) {
+      hostLink = again.value();
+      podIndex = hostLink.link;
+    } else {
       auto raced = findLink(podSock, req.ifname);  // the kernel does not say which name was taken
       if (again.error().code == EEXIST && raced.ok() && raced.value())
         throw sdk::Error(CNIKIT_ERR_EXISTS, "interface '" + req.ifname + "' already exists in " + where);
@@ -234,19 +253,15 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
   }
   rollback.add([&hostSock, hostName] { (void)deleteLink(hostSock, hostName); });
 
-  if (options_.hairpin) {
-    LinkInfo hostLink = must(getLink(hostSock, hostName), "host veth");
-    must(setBridgePortHairpin(hostSock, hostLink.index, true), "");
-  }
+  if (options_.hairpin) must(setBridgePortHairpin(hostSock, hostLink.index, true), "");
 
   const std::string podIf = "'" + req.ifname + "' in " + where;
-  LinkInfo pod = must(getLink(podSock, req.ifname), where);
   for (const auto& ip : ips)
-    must(addAddress(podSock, pod.index, ip.address, AddressOptions{.noDad = true, .existOk = leftover.has_value()}),
+    must(addAddress(podSock, podIndex, ip.address, AddressOptions{.noDad = true, .existOk = leftover.has_value()}),
          "configuring " + podIf);
-  must(setLinkUp(podSock, pod.index), "bringing up " + podIf);
-  LinkInfo lo = must(getLink(podSock, "lo"), where);
-  if (!lo.up) must(setLinkUp(podSock, lo.index), "bringing up 'lo' in " + where);
+  must(setLinkUp(podSock, podIndex), "bringing up " + podIf);
+  // Setting lo up when it already is changes nothing: no need to look first.
+  must(setLinkUp(podSock, kLoopbackIndex), "bringing up 'lo' in " + where);
 
   bool routed[2] = {false, false};  // one default route per family: the first gateway's
   for (const auto& ip : ips) {
@@ -255,22 +270,20 @@ sdk::PodResult FlannelBackend::podAdd(const sdk::PodRequest& req) {
     Route route;
     route.family = ip.address.family();
     route.gateway = *ip.gateway;
-    route.ifindex = pod.index;
+    route.ifindex = podIndex;
     // A gateway outside the address's own prefix (e.g. a /32 address) is still on this link.
     route.onlink = !ip.address.contains(*ip.gateway);
     must(addRoute(podSock, route, RouteOptions{.existOk = leftover.has_value(), .replace = leftover.has_value()}),
          "adding default route in " + where);
     routed[slot] = true;
   }
-
-  LinkInfo hostLink = must(getLink(hostSock, hostName), "host veth");
   rollback.commit();
 
   sdk::PodResult result;
   result.hostIfname = hostName;
   result.hostMac = hostLink.mac.str();
   result.containerIfname = req.ifname;
-  result.containerMac = pod.mac.str();
+  result.containerMac = podMac.str();
   result.mtu = mtu;
   return result;
 }

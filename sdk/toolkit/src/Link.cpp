@@ -15,7 +15,7 @@ using detail::CachePtr;
 using detail::linkLabel;
 using detail::LinkPtr;
 
-namespace {
+namespace detail {
 
 LinkInfo toInfo(rtnl_link* link) {
   LinkInfo info;
@@ -34,6 +34,12 @@ LinkInfo toInfo(rtnl_link* link) {
   info.loopback = (rtnl_link_get_flags(link) & IFF_LOOPBACK) != 0;
   return info;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::toInfo;
 
 bool isNotFound(int err) { return err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV; }
 

@@ -1,7 +1,10 @@
 #include <cnikit/toolkit/MacAddress.hpp>
 
+#include <sys/random.h>
+
 #include <cerrno>
 #include <cstdio>
+#include <random>
 
 namespace cnikit::toolkit {
 
@@ -35,6 +38,16 @@ std::string MacAddress::str() const {
   std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2], bytes[3], bytes[4],
                 bytes[5]);
   return buf;
+}
+
+MacAddress MacAddress::randomLocal() {
+  MacAddress mac;
+  if (::getrandom(mac.bytes.data(), mac.bytes.size(), 0) != static_cast<ssize_t>(mac.bytes.size())) {
+    std::random_device device;  // getrandom is missing only on kernels older than 3.17
+    for (auto& b : mac.bytes) b = static_cast<uint8_t>(device());
+  }
+  mac.bytes[0] = static_cast<uint8_t>((mac.bytes[0] & 0xfe) | 0x02);  // unicast, locally administered
+  return mac;
 }
 
 bool MacAddress::isZero() const {

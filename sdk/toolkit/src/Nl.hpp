@@ -12,6 +12,7 @@
 #include <optional>
 
 #include <cnikit/toolkit/IpPrefix.hpp>
+#include <cnikit/toolkit/Link.hpp>
 #include <cnikit/toolkit/Result.hpp>
 
 namespace cnikit::toolkit::detail {
@@ -52,5 +53,8 @@ NlAddrPtr toNlAddr(const IpPrefix& p);
 std::optional<IpPrefix> fromNlAddr(const nl_addr* a);
 
 std::string linkLabel(int ifindex);  // "link #3"
+
+// What the kernel says about a link, as the toolkit reports it.
+LinkInfo toInfo(rtnl_link* link);
 
 }  // namespace cnikit::toolkit::detail

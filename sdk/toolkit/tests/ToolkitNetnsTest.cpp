@@ -135,6 +135,13 @@ TEST_F(ToolkitNetns, VethPeerIsCreatedInsideItsNamespace) {
   EXPECT_EQ(peer.mtu, 1400u);
   EXPECT_EQ(peer.mac.str(), "02:aa:bb:cc:dd:01");
   EXPECT_EQ(host.link, peer.index);
+  // The kernel's echo of the new link names both ends: no lookup needed after creating it.
+  EXPECT_EQ(created.value().name, "vtk0");
+  EXPECT_EQ(created.value().index, host.index);
+  EXPECT_EQ(created.value().mac, host.mac);
+  EXPECT_EQ(created.value().link, peer.index);
+  // And the echo and the ack were both read: the socket answers the next request, not an old one.
+  EXPECT_EQ(ct::getLink(*sockA_, host.index).value().name, "vtk0");
 
   // Deleting one end deletes the pair, across namespaces.
   EXPECT_TRUE(ct::deleteLink(*sockA_, "vtk0").value());
@@ -287,7 +294,8 @@ TEST_F(ToolkitNetns, ReaperBatchRunsByItselfAndStartupClearsLeftovers) {
   }
   // A link left in the group (a process that died before its batch): a new reaper deletes it.
   ASSERT_TRUE(ct::createVeth(*sockA_, veth("vtk11", "vtk11p")).ok());
-  auto moved = cs::runInNetns(a_.path(), {"ip", "link", "set", "vtk11", "group", std::to_string(ct::kRetiredLinkGroup)});
+  auto moved =
+      cs::runInNetns(a_.path(), {"ip", "link", "set", "vtk11", "group", std::to_string(ct::kRetiredLinkGroup)});
   ASSERT_EQ(moved.exitCode, 0) << moved.describe();
   auto reaper = ct::LinkReaper::create(ct::Netns::open(a_.path()).value());
   ASSERT_TRUE(reaper.ok()) << reaper.error().message;

@@ -10,7 +10,20 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace ct = cnikit::toolkit;
+
+TEST(MacAddress, RandomLocalIsUnicastLocallyAdministeredAndRandom) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 64; ++i) {
+    auto mac = ct::MacAddress::randomLocal();
+    EXPECT_EQ(mac.bytes[0] & 0x01, 0) << mac.str();  // unicast
+    EXPECT_EQ(mac.bytes[0] & 0x02, 2) << mac.str();  // locally administered
+    seen.insert(mac.str());
+  }
+  EXPECT_GT(seen.size(), 60u);  // 46 random bits: a repeat in 64 draws is next to impossible
+}
 
 TEST(MacAddress, RoundTripsAndRejects) {
   auto m = ct::MacAddress::parse("0A:1b:2c:3d:4e:5F");

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -506,27 +507,127 @@ TEST_F(IpamTest, DualStackFailureLeavesNothingAllocated) {
   EXPECT_EQ(ipam.list("dual2").size(), 2u);
 }
 
-TEST_F(IpamTest, AddressLeftByACrashedAttemptIsReused) {
+// The handle names an address before its record exists: whatever step an ADD dies after,
+// a retry gets the same address back and a DEL frees it; nothing needs a scan.
+TEST_F(IpamTest, CrashAfterTheHandleLeavesNothingBehind) {
   Ipam ipam(store_, "n1");
   auto p = pool("blue", {"10.10.0.0/16"});
   auto subnet = ipam.ensureNodeSubnets(p)[0];
-  // A crash after the address record was written but before the handle.
+  nlohmann::json record = {
+      {"containerId", "crashy"},    {"ifname", "eth0"},     {"node", "n1"},   {"subnet", subnet.str()},
+      {"poolCidr", "10.10.0.0/16"}, {"podNamespace", "ns"}, {"podName", "p"}, {"netns", "x"}};
+  // Died after the handle and the record: the retry returns that address.
+  store_.put("/cnikit/v1/ipam/handles/n1/crashy/eth0", R"({"addresses":["blue/10.10.0.77"]})");
+  ASSERT_TRUE(store_.createIfAbsent("/cnikit/v1/ipam/addresses/blue/10.10.0.77", record.dump()));
+  EXPECT_EQ(ipam.allocate(p, req("crashy"))[0].address.str(), "10.10.0.77");
+  EXPECT_EQ(ipam.list().size(), 1u);
+
+  // Died after the handle only: the retry takes an address of its own, the handle names it.
+  store_.put("/cnikit/v1/ipam/handles/n1/crashy2/eth0", R"({"addresses":["blue/10.10.0.88"]})");
+  auto retried = ipam.allocate(p, req("crashy2"))[0];
+  EXPECT_EQ(ipam.find("crashy2", "eth0").size(), 1u);
+  EXPECT_EQ(ipam.list().size(), 2u);
+  ASSERT_EQ(ipam.release("crashy2", "eth0").size(), 1u);
+  EXPECT_FALSE(store_.get(keys::address("blue", retried.address)));
+  EXPECT_FALSE(store_.get("/cnikit/v1/ipam/handles/n1/crashy2/eth0"));
+
+  // A handle that names another container's address (lost the race, then died) frees nothing of it.
+  auto other = ipam.allocate(p, req("other"))[0];
+  store_.put("/cnikit/v1/ipam/handles/n1/crashy3/eth0",
+             nlohmann::json{{"addresses", {"blue/" + other.address.str()}}}.dump());
+  EXPECT_TRUE(ipam.release("crashy3", "eth0").empty());
+  EXPECT_TRUE(store_.get(keys::address("blue", other.address)));
+}
+
+// Agents before handle-first allocation wrote the record first: a record of theirs without a
+// handle is listed in its handle when an agent takes up its subnet, then found like any other.
+TEST_F(IpamTest, RecordLeftWithoutAHandleIsAdoptedWhenTheSubnetIsTakenUp) {
+  auto p = pool("blue", {"10.10.0.0/16"});
+  IpPrefix subnet;
+  {
+    Ipam before(store_, "n1");
+    subnet = before.ensureNodeSubnets(p)[0];
+  }
   nlohmann::json record = {
       {"containerId", "crashy"},    {"ifname", "eth0"},     {"node", "n1"},   {"subnet", subnet.str()},
       {"poolCidr", "10.10.0.0/16"}, {"podNamespace", "ns"}, {"podName", "p"}, {"netns", "x"}};
   ASSERT_TRUE(store_.createIfAbsent("/cnikit/v1/ipam/addresses/blue/10.10.0.77", record.dump()));
-  auto a = ipam.allocate(p, req("crashy"));
-  EXPECT_EQ(a[0].address.str(), "10.10.0.77");
-  EXPECT_EQ(ipam.list().size(), 1u);
-  EXPECT_EQ(ipam.find("crashy", "eth0").size(), 1u);
-
-  // And a DEL for one that never got its handle still frees the address.
   record["containerId"] = "crashy2";
   ASSERT_TRUE(store_.createIfAbsent("/cnikit/v1/ipam/addresses/blue/10.10.0.78", record.dump()));
+
+  Ipam ipam(store_, "n1");  // the restarted agent
+  auto a = ipam.allocate(p, req("crashy"));
+  EXPECT_EQ(a[0].address.str(), "10.10.0.77");
+  EXPECT_EQ(ipam.list().size(), 2u);
+  EXPECT_EQ(ipam.find("crashy", "eth0").size(), 1u);
   auto released = ipam.release("crashy2", "eth0");
   ASSERT_EQ(released.size(), 1u);
   EXPECT_EQ(released[0].address.str(), "10.10.0.78");
   EXPECT_FALSE(store_.get("/cnikit/v1/ipam/addresses/blue/10.10.0.78"));
+
+  // And a DEL for a record no handle names (the store changed under a running agent) still frees it.
+  record["containerId"] = "crashy3";
+  ASSERT_TRUE(store_.createIfAbsent("/cnikit/v1/ipam/addresses/blue/10.10.0.79", record.dump()));
+  ASSERT_EQ(ipam.release("crashy3", "eth0").size(), 1u);
+  EXPECT_FALSE(store_.get("/cnikit/v1/ipam/addresses/blue/10.10.0.79"));
+}
+
+// Two agents of one node (two store handles) allocate and release at once in a small subnet,
+// so the round-robin mark wraps, probes hit taken addresses and the subnet gets listed: no
+// address is ever held twice, and every free address can still be found.
+TEST_F(IpamTest, ConcurrentAllocateAndReleaseFromTwoInstancesNeverDuplicate) {
+  auto p = pool("small", {"10.40.0.0/24"}, 28);  // 13 usable addresses per node subnet
+  store::SqliteStore secondHandle(dir_.file("store.db"));
+  Ipam first(store_, "n1");
+  Ipam second(secondHandle, "n1");
+  std::mutex heldMutex;
+  std::map<IpAddress, std::string> held;  // address -> holder
+  std::vector<std::string> errors;
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Ipam& ipam = t % 2 ? second : first;
+      while (!go) std::this_thread::yield();
+      for (int i = 0; i < 40; ++i) {
+        std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        try {
+          auto a = ipam.allocate(p, req(id));
+          {
+            std::lock_guard lock(heldMutex);
+            auto [it, fresh] = held.emplace(a[0].address, id);
+            if (!fresh) errors.push_back(a[0].address.str() + " given to " + id + " while " + it->second + " held it");
+          }
+          std::this_thread::yield();
+          {
+            std::lock_guard lock(heldMutex);
+            held.erase(a[0].address);
+          }
+          ipam.release(id, "eth0");
+        } catch (const std::exception& e) {
+          std::lock_guard lock(heldMutex);
+          errors.push_back(id + ": " + e.what());
+        }
+      }
+    });
+  }
+  go = true;
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(errors.empty()) << errors.size() << " errors, first: " << errors.front();
+  EXPECT_TRUE(first.list().empty());
+  // Fill the subnet from both instances: all 13 addresses, each once, then exhausted.
+  std::set<IpAddress> seen;
+  for (int i = 0; i < 13; ++i) {
+    auto a = (i % 2 ? second : first).allocate(p, req("fill" + std::to_string(i)));
+    EXPECT_TRUE(seen.insert(a[0].address).second) << a[0].address.str();
+  }
+  EXPECT_EQ(ipamError([&] { first.allocate(p, req("one-too-many")); }).first, IpamError::Kind::Exhausted);
+  // A released address in the middle is found again, wherever the mark stands.
+  auto middle = *std::next(seen.begin(), 6);
+  auto holder = first.list()[6];
+  ASSERT_EQ(holder.address, middle);
+  second.release(holder.containerId, holder.ifname);
+  EXPECT_EQ(second.allocate(p, req("again"))[0].address, middle);
 }
 
 TEST_F(IpamTest, BadIdsAndConfigAreInvalid) {
@@ -550,8 +651,9 @@ double threadCpuUs() {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-// One allocation in a /24 that already holds 200 addresses: one prefix list of the subnet
-// and a handful of small reads and writes.
+// One allocation in a /24 that already holds 200 addresses: no list of the subnet, three
+// small reads (subnet, handle, candidate) and two writes (handle, address), plus the
+// round-robin mark every 8th allocation.
 TEST_F(IpamTest, AllocationCostOnABusySubnet) {
   auto p = pool("blue", {"10.10.0.0/16"});
   {
@@ -581,9 +683,9 @@ TEST_F(IpamTest, AllocationCostOnABusySubnet) {
       "[ bench    ] allocate on a /24 with 200 used: %.1f us wall, %.1f us cpu, %.1f lists, %.1f reads, "
       "%.1f writes per call\n",
       totalUs / kRounds, cpuUs / kRounds, double(lists) / kRounds, double(reads) / kRounds, double(writes) / kRounds);
-  EXPECT_EQ(lists, kRounds);             // exactly one prefix list per allocation
-  EXPECT_LE(writes, 3 * kRounds);        // address, round-robin mark, handle
-  EXPECT_LT(totalUs / kRounds, 5000.0);  // generous: shared CI machines; typical is far lower
+  EXPECT_EQ(lists, 0);                               // the address after the round-robin mark is free
+  EXPECT_LE(writes, 2 * kRounds + kRounds / 8 + 1);  // handle, address; the mark now and then
+  EXPECT_LT(totalUs / kRounds, 5000.0);              // generous: shared CI machines; typical is far lower
 }
 
 TEST_F(IpamTest, NodeSubnetsOnlyReadsTheStore) {

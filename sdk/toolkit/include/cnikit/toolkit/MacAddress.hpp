@@ -15,6 +15,9 @@ struct MacAddress {
 
   // EINVAL naming the text unless it is six hex octets separated by ':' (or all by '-').
   static Result<MacAddress> parse(std::string_view text);
+  // A random locally administered unicast address, what the kernel gives a new veth: set it
+  // at creation and the caller knows the MAC without asking the kernel.
+  static MacAddress randomLocal();
   std::string str() const;  // lower case
   bool isZero() const;
   bool operator==(const MacAddress&) const = default;
