@@ -132,6 +132,20 @@ void Agent::startServices() {
   services_->start();
 }
 
+namespace {
+
+toolkit::Route serviceRoute(const toolkit::IpPrefix& cidr) {
+  toolkit::Route route;
+  route.family = cidr.isV4() ? AF_INET : AF_INET6;
+  route.destination = cidr;
+  route.ifindex = 1;  // lo is index 1 in every namespace
+  route.metric = kServiceRouteMetric;
+  route.protocol = kServiceRouteProtocol;
+  return route;
+}
+
+}  // namespace
+
 // Traffic to a service address that no rule DNATs (a Service without endpoints, a port it
 // does not have) must meet the proxy's reject rules in FORWARD/INPUT instead of failing
 // routing on a node without a default route, or leaving through it: the service CIDRs point
@@ -145,14 +159,20 @@ void Agent::routeServiceCidrsToLoopback() {
     return;
   }
   for (const auto& cidr : cidrs) {
-    toolkit::Route route;
-    route.family = cidr.isV4() ? AF_INET : AF_INET6;
-    route.destination = cidr;
-    route.ifindex = 1;  // lo is index 1 in every namespace
-    route.metric = kServiceRouteMetric;
-    route.protocol = kServiceRouteProtocol;
-    if (auto added = toolkit::addRoute(*sock, route); !added)
+    if (auto added = toolkit::addRoute(*sock, serviceRoute(cidr)); !added)
       spdlog::warn("services: route {} to lo: {}", cidr.str(), added.error().message);
+  }
+}
+
+void Agent::removeServiceRoutes() {
+  std::vector<toolkit::IpPrefix> cidrs{config_.services.clusterIPv4Cidr};
+  if (config_.services.clusterIPv6Cidr) cidrs.push_back(*config_.services.clusterIPv6Cidr);
+  auto sock = toolkit::NetlinkSocket::open();
+  if (!sock) return;
+  for (const auto& cidr : cidrs) {
+    toolkit::Route route = serviceRoute(cidr);
+    if (auto removed = toolkit::deleteRoute(*sock, route, {.matchProtocol = true}); !removed)
+      spdlog::warn("leaving: route {} to lo: {}", cidr.str(), removed.error().message);
   }
 }
 
@@ -304,6 +324,14 @@ Agent::~Agent() {
   if (teardown) nodeSync_->leave();  // its lease takes the node record and subnets with it
   nodeSync_.reset();
   policy_.reset();
+  if (teardown && services_) {
+    try {
+      services_->teardown();
+    } catch (const std::exception& e) {
+      spdlog::error("leaving: services: {}", e.what());
+    }
+    removeServiceRoutes();
+  }
   services_.reset();
   // KEEP_DATAPATH (a restart or upgrade): pods keep their traffic while no agent runs.
   for (const auto& [name, backend] : backends_) {

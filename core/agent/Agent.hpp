@@ -62,6 +62,7 @@ class Agent {
   void bringUp(const std::string& name, plugin::BackendInstance& backend, const NodeSubnets& subnets);
   void startServices();
   void routeServiceCidrsToLoopback();
+  void removeServiceRoutes();
   void localSubnetsChanged(const NodeSubnets& current);
   std::vector<plugin::PodRequest> podsOf(const std::string& instance);
   void watchClusterConfig();

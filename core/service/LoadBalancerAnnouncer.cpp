@@ -203,6 +203,14 @@ void LoadBalancerAnnouncer::reconcileLocked() {
   lastError_ = error;
 }
 
+void LoadBalancerAnnouncer::removeAll() {
+  nodeWatch_.reset();
+  std::lock_guard lock(mutex_);
+  addresses_.clear();
+  reconcileLocked();  // nothing is desired: every pool address on the interface goes
+  if (!lastError_.empty()) throw std::runtime_error(lastError_);
+}
+
 std::set<std::string> LoadBalancerAnnouncer::heldAddresses() const {
   std::lock_guard lock(mutex_);
   return held_;

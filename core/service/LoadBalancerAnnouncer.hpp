@@ -55,6 +55,8 @@ class LoadBalancerAnnouncer : public ServiceProvider {
   const char* name() const override { return "l2-announcer"; }
   void sync(const NodeContext& node, const ServiceTable& table) override;
   void apply(const NodeContext& node, const ServiceTable& table, const ServiceChanges& changed) override;
+  // Releases every address of the pools on the interface and stops following the nodes.
+  void removeAll() override;
   // {"interface", "held": [...], "addresses": {ip: holder}}
   nlohmann::json status() const override;
   // {"loadBalancerIPs": [{"ip", "holder", "candidates"}]} or null when the Service has none.

@@ -34,6 +34,10 @@ void ProviderSet::apply(const NodeContext& node, const ServiceTable& table, cons
   forEach([&](ServiceProvider& provider) { provider.apply(node, table, changed); });
 }
 
+void ProviderSet::removeAll() {
+  forEach([](ServiceProvider& provider) { provider.removeAll(); });
+}
+
 nlohmann::json ProviderSet::status() const {
   auto out = nlohmann::json::object();
   for (const auto& provider : providers_) out[provider->name()] = provider->status();

@@ -17,6 +17,7 @@ class ProviderSet : public ServiceProvider {
   const char* name() const override { return name_.c_str(); }
   void sync(const NodeContext& node, const ServiceTable& table) override;
   void apply(const NodeContext& node, const ServiceTable& table, const ServiceChanges& changed) override;
+  void removeAll() override;
   // {provider name: its status}
   nlohmann::json status() const override;
   // {provider name: its explanation} for those that have one; null when none has.

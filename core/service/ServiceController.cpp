@@ -72,6 +72,12 @@ void ServiceController::stop() {
   watches_.clear();
 }
 
+void ServiceController::teardown() {
+  stop();
+  std::lock_guard lock(mutex_);
+  provider_->removeAll();
+}
+
 void ServiceController::loadLocked(store::Revision& revision) {
   // Revision first: the watch replays what follows it; replaying what the list shows is
   // harmless (every update is idempotent).

@@ -57,6 +57,8 @@ class ServiceController {
   // or the first sync fails.
   void start();
   void stop();
+  // The node leaves the cluster: stops, then the provider removes everything it programmed.
+  void teardown();
 
   // {"provider", "services", "backends", "readyBackends", "lastError"?, ...provider status}
   nlohmann::json status() const;

@@ -24,6 +24,9 @@ class ServiceProvider {
   virtual void sync(const NodeContext& node, const ServiceTable& table) = 0;
   // Incremental: programs only the Services named in `changed` (absent from table: remove).
   virtual void apply(const NodeContext& node, const ServiceTable& table, const ServiceChanges& changed) = 0;
+  // The node leaves the cluster: removes everything of ours (chains, rules, addresses), also
+  // what an earlier run left. Throws when something could not be removed.
+  virtual void removeAll() = 0;
   // Provider-specific figures for `cnikitctl status` (a JSON object).
   virtual nlohmann::json status() const = 0;
   // What implements one Service on this node (chains and rules as text), for

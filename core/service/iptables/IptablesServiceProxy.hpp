@@ -68,7 +68,7 @@ class IptablesServiceProxy : public ServiceProvider {
   // After a failure, or with a different NodeContext, runs a sync() instead.
   void apply(const NodeContext& node, const ServiceTable& table, const ServiceChanges& changed) override;
   // Removes every chain, rule and hook of the proxy.
-  void removeAll();
+  void removeAll() override;
 
   // {"services", "chains", "rules", "updates", "inSync", "lastUpdate": {...}, "flavour"}
   nlohmann::json status() const override;

@@ -21,6 +21,7 @@ struct Recording : ServiceProvider {
     log_.push_back(name_ + ".apply " + *changed.begin());
     if (fails_) throw std::runtime_error(name_ + " failed");
   }
+  void removeAll() override { log_.push_back(name_ + ".removeAll"); }
   nlohmann::json status() const override { return {{"name", name_}}; }
   nlohmann::json explain(const std::string& key) const override {
     return key == "ns/a" && name_ == "first" ? nlohmann::json{{"rules", 1}} : nlohmann::json();

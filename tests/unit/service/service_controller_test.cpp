@@ -35,6 +35,7 @@ class RecordingProvider : public ServiceProvider {
   void apply(const NodeContext& node, const ServiceTable& table, const ServiceChanges& changed) override {
     record(node, table, false, changed);
   }
+  void removeAll() override {}
   json status() const override { return {{"recorded", true}}; }
   json explain(const std::string& key) const override { return {{"chains", {"KUBE-SVC-" + key}}}; }
 
