@@ -20,15 +20,13 @@ inline Changes applyYaml(Engine& engine, const std::string& yaml) {
   Changes changes;
   for (const auto& object : k8s::validateObjects(yaml::yamlToJson(yaml))) {
     switch (object.ref.kind) {
-      case k8s::Kind::Namespace:
-        changes.merge(engine.upsertNamespace(k8s::namespaceFromJson(object.object)));
-        break;
-      case k8s::Kind::Pod:
-        changes.merge(engine.upsertPod(k8s::podFromJson(object.object)));
-        break;
+      case k8s::Kind::Namespace: changes.merge(engine.upsertNamespace(k8s::namespaceFromJson(object.object))); break;
+      case k8s::Kind::Pod: changes.merge(engine.upsertPod(k8s::podFromJson(object.object))); break;
       case k8s::Kind::NetworkPolicy:
         changes.merge(engine.upsertPolicy(k8s::networkPolicyFromJson(object.object)));
         break;
+      case k8s::Kind::Service:
+      case k8s::Kind::EndpointSlice: break;  // not the policy engine's
     }
   }
   return changes;
@@ -38,15 +36,11 @@ inline Changes removeYaml(Engine& engine, const std::string& yaml) {
   Changes changes;
   for (const auto& ref : k8s::objectRefs(yaml::yamlToJson(yaml))) {
     switch (ref.kind) {
-      case k8s::Kind::Namespace:
-        changes.merge(engine.deleteNamespace(ref.name));
-        break;
-      case k8s::Kind::Pod:
-        changes.merge(engine.deletePod(ref.ns, ref.name));
-        break;
-      case k8s::Kind::NetworkPolicy:
-        changes.merge(engine.deletePolicy(ref.ns, ref.name));
-        break;
+      case k8s::Kind::Namespace: changes.merge(engine.deleteNamespace(ref.name)); break;
+      case k8s::Kind::Pod: changes.merge(engine.deletePod(ref.ns, ref.name)); break;
+      case k8s::Kind::NetworkPolicy: changes.merge(engine.deletePolicy(ref.ns, ref.name)); break;
+      case k8s::Kind::Service:
+      case k8s::Kind::EndpointSlice: break;
     }
   }
   return changes;
