@@ -27,8 +27,8 @@
 #include "core/k8s/ObjectKeys.hpp"
 #include "core/k8s/Validation.hpp"
 #include "core/policy/Engine.hpp"
-#include "core/store/StoreFactory.hpp"
 #include "core/policy/iptables/IptablesProvider.hpp"
+#include "core/store/StoreFactory.hpp"
 #include "tests/support/Command.hpp"
 #include "tests/support/NetnsSweeper.hpp"
 #include "tests/support/NetnsThread.hpp"
@@ -53,22 +53,9 @@ std::string base(const std::string& what) {
   return "pol" + std::to_string(counter++) + "-" + what;
 }
 
-void mustRun(const std::vector<std::string>& argv) {
-  auto r = testing::run(argv);
-  if (r.exitCode != 0) {
-    std::string line;
-    for (const auto& a : argv) line += a + " ";
-    throw std::runtime_error(line + ": " + r.describe());
-  }
-}
+using testing::mustRun;
 
 // Enters a namespace on the calling thread (probe threads are fresh and end after).
-void enter(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) throw std::runtime_error("setns " + path);
-  ::close(fd);
-}
-
 // TCP and UDP servers on ports 80 and 81 (dual-stack sockets) inside a pod: TCP writes "ok"
 // and closes, UDP echoes.
 class PodServer {
@@ -79,7 +66,7 @@ class PodServer {
     auto started = ready.get_future();
     thread_ = std::thread([this, netnsPath, p = std::move(ready)]() mutable {
       try {
-        enter(netnsPath);
+        testing::enterNetns(netnsPath);
         for (uint16_t port : {80, 81})
           for (int type : {SOCK_STREAM, SOCK_DGRAM}) sockets_.push_back({open(type, port), type});
         p.set_value();
@@ -152,7 +139,7 @@ class PodServer {
 bool probe(const std::string& fromNetns, const std::string& ip, uint16_t port, Protocol protocol) {
   bool ok = false;
   std::thread t([&] {
-    enter(fromNetns);
+    testing::enterNetns(fromNetns);
     bool v6 = ip.find(':') != std::string::npos;
     sockaddr_storage addr{};
     socklen_t len;
@@ -292,7 +279,8 @@ class PolicyIptables : public ::testing::Test {
         for (uint16_t port : {80, 81})
           for (Protocol protocol : {Protocol::TCP, Protocol::UDP}) {
             bool expected = engine_.verdict(from, to, port, protocol).allowed;
-            for (const auto& ip : {toSpec.ipv4, toSpec.ipv6}) probes.push_back({from, to, ip, port, protocol, expected});
+            for (const auto& ip : {toSpec.ipv4, toSpec.ipv6})
+              probes.push_back({from, to, ip, port, protocol, expected});
           }
       }
     std::vector<std::thread> threads;
@@ -370,8 +358,7 @@ k8s::NetworkPolicy egressExceptC() {
   p.podSelector.matchLabels["pod"] = "a";
   p.ingressType = false;
   p.egressType = true;
-  p.egress.push_back(
-      {{blockPeer("10.50.0.0/24", "10.50.0.13/32"), blockPeer("fd50::/64", "fd50::13/128")}, {}});
+  p.egress.push_back({{blockPeer("10.50.0.0/24", "10.50.0.13/32"), blockPeer("fd50::/64", "fd50::13/128")}, {}});
   return p;
 }
 
@@ -417,7 +404,8 @@ TEST_F(PolicyIptables, ConnectivityMatrixEqualsEngineVerdicts) {
       {"default deny ingress in x", [&] { return engine_.upsertPolicy(denyIngress("x")); }},
       {"allow x/a -> x/b TCP 80", [&] { return engine_.upsertPolicy(allowFromAToB80()); }},
       {"egress of x/a: ipBlock except c", [&] { return engine_.upsertPolicy(egressExceptC()); }},
-      {"named ports", [&] {
+      {"named ports",
+       [&] {
          Changes c;
          for (const auto& p : namedPorts()) c.merge(engine_.upsertPolicy(p));
          return c;
@@ -426,8 +414,8 @@ TEST_F(PolicyIptables, ConnectivityMatrixEqualsEngineVerdicts) {
   for (const auto& step : steps) {
     auto stats = apply(step.update());
     auto mismatches = matrixMismatches();
-    std::cout << "[ step ] " << step.name << ": " << stats.toJson().dump() << ", " << lastAllowed_ << "/"
-              << lastProbes_ << " probes connected\n";
+    std::cout << "[ step ] " << step.name << ": " << stats.toJson().dump() << ", " << lastAllowed_ << "/" << lastProbes_
+              << " probes connected\n";
     EXPECT_EQ(mismatches, "") << "after: " << step.name;
     EXPECT_GT(lastAllowed_, 0) << step.name;
     EXPECT_LT(lastAllowed_, lastProbes_) << step.name;
@@ -487,7 +475,8 @@ TEST_F(PolicyIptables, EverythingRemovedWhenPoliciesGo) {
   EXPECT_GT(provider_->setCount(), 0u);
 
   Changes gone;
-  for (const auto& [key, policy] : std::map(engine_.policies())) gone.merge(engine_.deletePolicy(policy.ns, policy.name));
+  for (const auto& [key, policy] : std::map(engine_.policies()))
+    gone.merge(engine_.deletePolicy(policy.ns, policy.name));
   auto stats = apply(gone);
   std::cout << "[ remove ] " << stats.toJson().dump() << "\n";
   EXPECT_EQ(legacySave().find("CNIKIT"), std::string::npos) << legacySave();
@@ -610,13 +599,15 @@ TEST_F(PolicyIptables, ControllerFollowsTheStore) {
     for (int port : {80, 81})
       for (std::string p : {"TCP", "UDP"}) {
         std::string lower = p == "TCP" ? "tcp" : "udp";
-        ports.push_back({{"name", "serve-" + std::to_string(port) + "-" + lower}, {"containerPort", port}, {"protocol", p}});
+        ports.push_back(
+            {{"name", "serve-" + std::to_string(port) + "-" + lower}, {"containerPort", port}, {"protocol", p}});
       }
     // No status.podIP: the controller takes addresses from the endpoint records.
-    return nlohmann::json{{"apiVersion", "v1"},
-                          {"kind", "Pod"},
-                          {"metadata", {{"name", spec.name}, {"namespace", spec.ns}, {"labels", {{"pod", spec.label}}}}},
-                          {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}, {"ports", ports}}}}}}};
+    return nlohmann::json{
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata", {{"name", spec.name}, {"namespace", spec.ns}, {"labels", {{"pod", spec.label}}}}},
+        {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}, {"ports", ports}}}}}}};
   };
   auto endpointOf = [&](const PodSpec& spec) {
     agent::Endpoint e;
@@ -780,9 +771,9 @@ TEST(PolicyIptablesScale, ThousandPoliciesOverFiveHundredPods) {
             << provider->ruleCount() << " rules, " << provider->setCount() << " ipsets; ipset " << stats.ipsetMs
             << " ms, iptables " << stats.iptablesMs << " ms), compile+program " << compileMs + programMs
             << " ms; relabel one pod " << relabelMs << " ms (" << relabel.chainsWritten << " chains, "
-            << relabel.setsWritten << " sets), relabel one namespace " << nsRelabelMs << " ms (" << nsRelabel.setsWritten
-            << " sets, " << nsRelabel.commits << " commits), change one policy "
-            << policyMs << " ms (" << repolicy.chainsWritten << " chains)\n";
+            << relabel.setsWritten << " sets), relabel one namespace " << nsRelabelMs << " ms ("
+            << nsRelabel.setsWritten << " sets, " << nsRelabel.commits << " commits), change one policy " << policyMs
+            << " ms (" << repolicy.chainsWritten << " chains)\n";
   EXPECT_EQ(kernelRules, provider->ruleCount());
   EXPECT_EQ(kernelSets, provider->setCount());
   EXPECT_GT(relabel.setsWritten, 0);

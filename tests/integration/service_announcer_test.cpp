@@ -19,14 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void mustRun(const std::vector<std::string>& argv) {
-  auto r = testing::run(argv);
-  if (r.exitCode != 0) {
-    std::string line;
-    for (const auto& a : argv) line += a + " ";
-    throw std::runtime_error(line + ": " + r.describe());
-  }
-}
+using testing::mustRun;
 
 std::string inNs(const testing::TestNetns& ns, const std::vector<std::string>& argv) {
   auto r = testing::runInNetns(ns.path(), argv);

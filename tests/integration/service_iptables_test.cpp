@@ -44,20 +44,7 @@ std::string base(const std::string& what) {
   return "svc" + std::to_string(counter++) + "-" + what;
 }
 
-void mustRun(const std::vector<std::string>& argv) {
-  auto r = testing::run(argv);
-  if (r.exitCode != 0) {
-    std::string line;
-    for (const auto& a : argv) line += a + " ";
-    throw std::runtime_error(line + ": " + r.describe());
-  }
-}
-
-void enter(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) throw std::runtime_error("setns " + path);
-  ::close(fd);
-}
+using testing::mustRun;
 
 std::string peerAddress(const sockaddr_storage& from) {
   char text[INET6_ADDRSTRLEN] = {};
@@ -79,7 +66,7 @@ class PodServer {
     auto started = ready.get_future();
     thread_ = std::thread([this, netnsPath, p = std::move(ready)]() mutable {
       try {
-        enter(netnsPath);
+        testing::enterNetns(netnsPath);
         serveTcp_ = open(SOCK_STREAM, kServePort);
         serveUdp_ = open(SOCK_DGRAM, kServePort);
         echo_ = open(SOCK_STREAM, kEchoPort);
@@ -199,7 +186,7 @@ struct Answer {
 Answer ask(const std::string& fromNetns, const std::string& ip, uint16_t port, bool udp = false) {
   Answer answer;
   std::thread t([&] {
-    enter(fromNetns);
+    testing::enterNetns(fromNetns);
     socklen_t len = 0;
     auto addr = socketAddress(ip, port, len);
     int fd = ::socket(addr.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -245,7 +232,7 @@ class OpenConnection {
  public:
   OpenConnection(const std::string& fromNetns, const std::string& ip) {
     std::thread t([&] {
-      enter(fromNetns);
+      testing::enterNetns(fromNetns);
       socklen_t len = 0;
       auto addr = socketAddress(ip, kEchoPort, len);
       fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -285,7 +272,7 @@ class UdpFlow {
  public:
   UdpFlow(const std::string& fromNetns, const std::string& ip, uint16_t port) {
     std::thread t([&] {
-      enter(fromNetns);
+      testing::enterNetns(fromNetns);
       socklen_t len = 0;
       auto addr = socketAddress(ip, port, len);
       fd_ = ::socket(addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

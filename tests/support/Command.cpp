@@ -4,6 +4,15 @@
 
 namespace cnikit::testing {
 
+void mustRun(const std::vector<std::string>& argv) {
+  auto r = run(argv);
+  if (r.exitCode != 0) {
+    std::string line;
+    for (const auto& a : argv) line += a + " ";
+    throw std::runtime_error(line + ": " + r.describe());
+  }
+}
+
 std::string CommandResult::describe() const {
   std::string s = timedOut ? "timed out" : "exit " + std::to_string(exitCode);
   if (!out.empty()) s += ", stdout: " + out;

@@ -9,7 +9,8 @@
 namespace cnikit::testing {
 
 struct CommandResult {
-  int exitCode = -1;  // 128+signal when killed by a signal; 127 when it cannot be executed, -1 when it could not start otherwise
+  int exitCode =
+      -1;  // 128+signal when killed by a signal; 127 when it cannot be executed, -1 when it could not start otherwise
   std::string out;
   std::string err;
   bool timedOut = false;
@@ -18,6 +19,8 @@ struct CommandResult {
 
 // argv[0] is looked up in PATH. The child is killed (by its pid) after timeout.
 CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// run() that throws std::runtime_error with the command line and its output unless it exits 0.
+void mustRun(const std::vector<std::string>& argv);
 // Same, inside the network namespace at netnsPath (e.g. "/run/netns/cnkt-1-a").
 CommandResult runInNetns(const std::string& netnsPath, const std::vector<std::string>& argv,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));

@@ -63,4 +63,14 @@ void NetnsThread::loop(std::promise<void> entered) {
   }
 }
 
+void enterNetns(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("setns " + path + ": " + std::strerror(error));
+  }
+  ::close(fd);
+}
+
 }  // namespace cnikit::testing

@@ -45,6 +45,10 @@ class NetnsThread {
   std::thread thread_;
 };
 
+// Moves the calling thread into the namespace at path for good (a probe thread that ends
+// after); throws std::runtime_error naming the path.
+void enterNetns(const std::string& path);
+
 // Runs f once on a fresh thread inside netnsPath and returns its result (exceptions
 // propagate). For one-off checks; NetnsThread for repeated work.
 template <class F>
