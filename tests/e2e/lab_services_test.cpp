@@ -19,6 +19,7 @@
 
 #include "tests/e2e/TestLab.hpp"
 #include "tools/lab/LabPaths.hpp"
+#include "tools/lab/Process.hpp"
 
 namespace cnikit::e2e {
 namespace {
@@ -535,6 +536,62 @@ TEST_F(LabServices, LoadBalancerAddressFromOutside) {
       "svc/svc/lb", {"--external", "--lb", "--count", "10"}, [](const json& r) { return servedOnlyBy(r, kWeb); },
       "the outside client reaches svc/lb on its load-balancer address");
   EXPECT_EQ(result["results"][0]["via"], "loadBalancer");
+}
+
+// The node holding a load-balancer address dies (its agent killed, its lease left to expire):
+// another live node takes the address over and the outside client reaches the Service through
+// it. Last of the suite on purpose: it leaves one node without an agent.
+TEST_F(LabServices, LoadBalancerAddressMovesWhenItsHolderDies) {
+  Applied lb(*lab_, webService("lbmove", "  type: LoadBalancer\n"));
+  std::string ip;
+  for (const auto start = Clock::now(); ip.empty() && Clock::now() - start < kSettle;) {
+    auto service = lab_->service("lbmove");
+    auto ingress = service.is_object() ? service.value("status", json::object())
+                                             .value("loadBalancer", json::object())
+                                             .value("ingress", json::array())
+                                       : json::array();
+    if (!ingress.empty()) ip = ingress[0].value("ip", "");
+    if (ip.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(ip.empty()) << "no load-balancer address: " << lab_->error();
+  const auto state = lab_->lab().state();
+  // The nodes (other than `except`) that have the address on their underlay interface.
+  auto holders = [&](const std::string& except) {
+    std::set<std::string> out;
+    for (const auto& node : state.nodes) {
+      if (node.name == except) continue;
+      if (ipIn(node.netns, {"-4", "-o", "address", "show", "dev", "eth0"}).find(" " + ip + "/32 ") != std::string::npos)
+        out.insert(node.name);
+    }
+    return out;
+  };
+  auto awaitHolders = [&](const std::string& except, std::chrono::seconds deadline) {
+    std::set<std::string> found;
+    for (const auto start = Clock::now(); Clock::now() - start < deadline;) {
+      found = holders(except);
+      if (!found.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return found;
+  };
+  auto first = awaitHolders("", kSettle);
+  ASSERT_EQ(first.size(), 1u) << ip << " is held by " << first.size() << " nodes";
+  const std::string holder = *first.begin();
+  lab_->awaitProbe(
+      "svc/svc/lbmove", {"--external", "--lb", "--count", "3"}, [](const json& r) { return servedOnlyBy(r, kWeb); },
+      "the outside client reaches svc/lbmove through " + holder);
+
+  ASSERT_TRUE(lab::killHard(state.node(holder)->agent));
+  // The lab's lease is 6 s; the others see the node gone after it and elect a new holder.
+  const auto start = Clock::now();
+  auto next = awaitHolders(holder, std::chrono::seconds(30));
+  ASSERT_EQ(next.size(), 1u) << "no other node took " << ip << " over from " << holder;
+  std::cout << "[ in effect ] " << *next.begin() << " holds " << ip << " after " << holder
+            << " died: " << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()
+            << " ms\n";
+  lab_->awaitProbe(
+      "svc/svc/lbmove", {"--external", "--lb", "--count", "6"}, [](const json& r) { return servedOnlyBy(r, kWeb); },
+      "the outside client reaches svc/lbmove through " + *next.begin());
 }
 
 // host-gw: the same proxy on another datapath; one representative case in its own lab.
