@@ -134,6 +134,12 @@ void Agent::startServices() {
 
 namespace {
 
+std::vector<toolkit::IpPrefix> serviceCidrs(const ServicesConfig& services) {
+  std::vector<toolkit::IpPrefix> cidrs{services.clusterIPv4Cidr};
+  if (services.clusterIPv6Cidr) cidrs.push_back(*services.clusterIPv6Cidr);
+  return cidrs;
+}
+
 toolkit::Route serviceRoute(const toolkit::IpPrefix& cidr) {
   toolkit::Route route;
   route.family = cidr.isV4() ? AF_INET : AF_INET6;
@@ -151,25 +157,21 @@ toolkit::Route serviceRoute(const toolkit::IpPrefix& cidr) {
 // routing on a node without a default route, or leaving through it: the service CIDRs point
 // at lo, with a metric that lets any route of the node's own for them win.
 void Agent::routeServiceCidrsToLoopback() {
-  std::vector<toolkit::IpPrefix> cidrs{config_.services.clusterIPv4Cidr};
-  if (config_.services.clusterIPv6Cidr) cidrs.push_back(*config_.services.clusterIPv6Cidr);
   auto sock = toolkit::NetlinkSocket::open();
   if (!sock) {
     spdlog::warn("services: {}", sock.error().message);
     return;
   }
-  for (const auto& cidr : cidrs) {
+  for (const auto& cidr : serviceCidrs(config_.services)) {
     if (auto added = toolkit::addRoute(*sock, serviceRoute(cidr)); !added)
       spdlog::warn("services: route {} to lo: {}", cidr.str(), added.error().message);
   }
 }
 
 void Agent::removeServiceRoutes() {
-  std::vector<toolkit::IpPrefix> cidrs{config_.services.clusterIPv4Cidr};
-  if (config_.services.clusterIPv6Cidr) cidrs.push_back(*config_.services.clusterIPv6Cidr);
   auto sock = toolkit::NetlinkSocket::open();
   if (!sock) return;
-  for (const auto& cidr : cidrs) {
+  for (const auto& cidr : serviceCidrs(config_.services)) {
     toolkit::Route route = serviceRoute(cidr);
     if (auto removed = toolkit::deleteRoute(*sock, route, {.matchProtocol = true}); !removed)
       spdlog::warn("leaving: route {} to lo: {}", cidr.str(), removed.error().message);

@@ -2,18 +2,17 @@
 
 #include <stdexcept>
 
+#include "core/k8s/JsonMembers.hpp"
+
 namespace cnikit::k8s {
 
 using nlohmann::json;
 
 const char* protocolName(Protocol p) {
   switch (p) {
-    case Protocol::TCP:
-      return "TCP";
-    case Protocol::UDP:
-      return "UDP";
-    case Protocol::SCTP:
-      return "SCTP";
+    case Protocol::TCP: return "TCP";
+    case Protocol::UDP: return "UDP";
+    case Protocol::SCTP: return "SCTP";
   }
   return "?";
 }
@@ -33,17 +32,8 @@ std::optional<uint16_t> Pod::namedPort(const std::string& portName, Protocol pro
 
 namespace {
 
-const json& member(const json& j, const char* name) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(name);
-  return it == j.end() ? kNull : *it;
-}
-
-std::string stringMember(const json& j, const char* name) {
-  const auto& v = member(j, name);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
+using json_members::member;
+using json_members::stringMember;
 
 Labels labelsOf(const json& metadata) {
   Labels labels;

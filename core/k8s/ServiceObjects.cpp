@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "core/k8s/JsonMembers.hpp"
+
 namespace cnikit::k8s {
 
 using nlohmann::json;
@@ -17,17 +19,8 @@ const char* serviceTypeName(ServiceType type) {
 
 namespace {
 
-const json& member(const json& j, const char* name) {
-  static const json kNull;
-  if (!j.is_object()) return kNull;
-  auto it = j.find(name);
-  return it == j.end() ? kNull : *it;
-}
-
-std::string stringMember(const json& j, const char* name) {
-  const auto& v = member(j, name);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
+using json_members::member;
+using json_members::stringMember;
 
 std::vector<std::string> strings(const json& j) {
   std::vector<std::string> out;

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -33,8 +35,9 @@ LoadBalancerAnnouncer::LoadBalancerAnnouncer(LoadBalancerAnnouncerOptions option
   netlink_ = std::make_unique<toolkit::NetlinkSocket>(toolkit::NetlinkSocket::open().value());
   toolkit::getLink(*netlink_, options_.interface).value();  // names the interface when missing
   for (const auto& pool : options_.pools) {
-    if (!toolkit::IpPrefix::parse(pool))
-      throw std::invalid_argument("load-balancer announcer: pool '" + pool + "' is not a CIDR");
+    auto prefix = toolkit::IpPrefix::tryParse(pool);
+    if (!prefix) throw std::invalid_argument("load-balancer announcer: pool '" + pool + "' is not a CIDR");
+    pools_.push_back(*prefix);
   }
 }
 
@@ -141,14 +144,8 @@ std::set<std::string> LoadBalancerAnnouncer::candidatesLocked(const Address& add
   return liveNodes_;
 }
 
-bool LoadBalancerAnnouncer::inPools(const std::string& address) const {
-  auto ip = toolkit::IpAddress::parse(address);
-  if (!ip) return false;
-  for (const auto& pool : options_.pools) {
-    auto prefix = toolkit::IpPrefix::parse(pool);
-    if (prefix && prefix->contains(*ip)) return true;
-  }
-  return false;
+bool LoadBalancerAnnouncer::inPools(const toolkit::IpAddress& address) const {
+  return std::any_of(pools_.begin(), pools_.end(), [&](const auto& pool) { return pool.contains(address); });
 }
 
 void LoadBalancerAnnouncer::reconcileLocked() {
@@ -170,8 +167,8 @@ void LoadBalancerAnnouncer::reconcileLocked() {
   std::set<std::string> present;
   if (auto list = toolkit::listAddresses(*netlink_, link->index)) {
     for (const auto& info : *list) {
-      auto text = info.prefix.address().str();
-      if (info.prefix.prefixLength() == info.prefix.address().bits() && inPools(text)) present.insert(text);
+      const auto& address = info.prefix.address();
+      if (info.prefix.prefixLength() == address.bits() && inPools(address)) present.insert(address.str());
     }
   } else {
     fail(list.error().message);

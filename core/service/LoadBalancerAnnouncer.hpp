@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include <cnikit/toolkit/IpPrefix.hpp>
 #include <cnikit/toolkit/NetlinkSocket.hpp>
 #include <cnikit/toolkit/Netns.hpp>
 
@@ -73,9 +74,10 @@ class LoadBalancerAnnouncer : public ServiceProvider {
   void takeTable(const ServiceTable& table);
   void reconcileLocked();
   std::set<std::string> candidatesLocked(const Address& address) const;
-  bool inPools(const std::string& address) const;
+  bool inPools(const toolkit::IpAddress& address) const;
 
   LoadBalancerAnnouncerOptions options_;
+  std::vector<toolkit::IpPrefix> pools_;  // options_.pools, parsed once
   toolkit::Netns netns_;
   mutable std::mutex mutex_;
   std::unique_ptr<toolkit::NetlinkSocket> netlink_;

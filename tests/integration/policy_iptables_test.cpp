@@ -33,6 +33,7 @@
 #include "tests/support/NetnsSweeper.hpp"
 #include "tests/support/NetnsThread.hpp"
 #include "tests/support/PolicyScaleModel.hpp"
+#include "tests/support/ServerSocket.hpp"
 #include "tests/support/TestNetns.hpp"
 
 namespace cnikit::policy::iptables {
@@ -68,7 +69,7 @@ class PodServer {
       try {
         testing::enterNetns(netnsPath);
         for (uint16_t port : {80, 81})
-          for (int type : {SOCK_STREAM, SOCK_DGRAM}) sockets_.push_back({open(type, port), type});
+          for (int type : {SOCK_STREAM, SOCK_DGRAM}) sockets_.push_back({testing::openServerSocket(type, port), type});
         p.set_value();
       } catch (...) {
         p.set_exception(std::current_exception());
@@ -91,20 +92,6 @@ class PodServer {
     int fd;
     int type;
   };
-  static int open(int type, uint16_t port) {
-    int fd = ::socket(AF_INET6, type | SOCK_CLOEXEC, 0);
-    int zero = 0, one = 1;
-    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in6 addr{};
-    addr.sin6_family = AF_INET6;
-    addr.sin6_port = htons(port);
-    addr.sin6_addr = in6addr_any;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      throw std::runtime_error("bind port " + std::to_string(port) + ": " + std::strerror(errno));
-    if (type == SOCK_STREAM) ::listen(fd, 64);
-    return fd;
-  }
   void serve() {
     for (;;) {
       std::vector<pollfd> fds{{stop_, POLLIN, 0}};

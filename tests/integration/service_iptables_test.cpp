@@ -26,6 +26,7 @@
 #include "tests/support/Command.hpp"
 #include "tests/support/NetnsSweeper.hpp"
 #include "tests/support/NetnsThread.hpp"
+#include "tests/support/ServerSocket.hpp"
 #include "tests/support/TestNetns.hpp"
 
 namespace cnikit::service::iptables {
@@ -67,9 +68,9 @@ class PodServer {
     thread_ = std::thread([this, netnsPath, p = std::move(ready)]() mutable {
       try {
         testing::enterNetns(netnsPath);
-        serveTcp_ = open(SOCK_STREAM, kServePort);
-        serveUdp_ = open(SOCK_DGRAM, kServePort);
-        echo_ = open(SOCK_STREAM, kEchoPort);
+        serveTcp_ = testing::openServerSocket(SOCK_STREAM, kServePort);
+        serveUdp_ = testing::openServerSocket(SOCK_DGRAM, kServePort);
+        echo_ = testing::openServerSocket(SOCK_STREAM, kEchoPort);
         p.set_value();
       } catch (...) {
         p.set_exception(std::current_exception());
@@ -89,20 +90,6 @@ class PodServer {
   }
 
  private:
-  static int open(int type, uint16_t port) {
-    int fd = ::socket(AF_INET6, type | SOCK_CLOEXEC, 0);
-    int zero = 0, one = 1;
-    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in6 addr{};
-    addr.sin6_family = AF_INET6;
-    addr.sin6_port = htons(port);
-    addr.sin6_addr = in6addr_any;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      throw std::runtime_error("bind port " + std::to_string(port) + ": " + std::strerror(errno));
-    if (type == SOCK_STREAM) ::listen(fd, 128);
-    return fd;
-  }
   void loop() {
     for (;;) {
       std::vector<pollfd> fds{{stop_, POLLIN, 0}, {serveTcp_, POLLIN, 0}, {serveUdp_, POLLIN, 0}, {echo_, POLLIN, 0}};

@@ -48,30 +48,39 @@ struct Attempt {
 
 const char kPayload[] = "cnikit-lab-probe";
 
-// Starts one probe: a non-blocking connect (TCP) or a connected datagram (UDP).
+// Starts one probe: a TCP connect decided at once counts as connected.
 void begin(Attempt& a, const sockaddr_storage& address, socklen_t length, k8s::Protocol protocol) {
-  int type = protocol == k8s::Protocol::UDP ? SOCK_DGRAM : SOCK_STREAM;
-  a.fd = toolkit::UniqueFd(::socket(address.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!a.fd) {
-    a.done = true;
-    a.reason = std::string("socket: ") + std::strerror(errno);
-    return;
-  }
-  int rc = ::connect(a.fd.get(), reinterpret_cast<const sockaddr*>(&address), length);
-  if (type == SOCK_STREAM) {
-    if (rc == 0) {
-      a.done = a.connected = true;
-    } else if (errno != EINPROGRESS) {
-      a.done = true;
-      a.reason = std::strerror(errno);
-    }
-    return;
-  }
-  if (rc != 0 || ::send(a.fd.get(), kPayload, sizeof kPayload, 0) < 0) {
-    a.done = true;
-    a.reason = std::strerror(errno);
-  }
+  auto started = startProbe(address, length, protocol, std::string(kPayload, sizeof kPayload));
+  a.fd = std::move(started.fd);
+  a.connected = started.connected;
+  a.reason = std::move(started.failure);
+  a.done = a.connected || !a.reason.empty();
 }
+
+}  // namespace
+
+ProbeStart startProbe(const sockaddr_storage& address, socklen_t length, k8s::Protocol protocol,
+                      const std::string& datagram) {
+  ProbeStart out;
+  const int type = protocol == k8s::Protocol::UDP ? SOCK_DGRAM : SOCK_STREAM;
+  out.fd = toolkit::UniqueFd(::socket(address.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!out.fd) {
+    out.failure = std::string("socket: ") + std::strerror(errno);
+    return out;
+  }
+  const int rc = ::connect(out.fd.get(), reinterpret_cast<const sockaddr*>(&address), length);
+  if (type == SOCK_STREAM) {
+    if (rc == 0)
+      out.connected = true;
+    else if (errno != EINPROGRESS)
+      out.failure = std::strerror(errno);
+    return out;
+  }
+  if (rc != 0 || ::send(out.fd.get(), datagram.data(), datagram.size(), 0) < 0) out.failure = std::strerror(errno);
+  return out;
+}
+
+namespace {
 
 // Polls the attempts until each is decided or the deadline passes.
 void finish(std::vector<Attempt>& attempts, const std::vector<k8s::Protocol>& protocols,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <cnikit/toolkit/UniqueFd.hpp>
 #include "core/policy/Matrix.hpp"
 #include "tools/lab/LabState.hpp"
 
@@ -41,6 +42,17 @@ ProbeResult probeLab(const LabState& state, const ProbeOptions& options);
 bool toSockaddr(const std::string& ip, uint16_t port, sockaddr_storage& out, socklen_t& len);
 // Raises the soft descriptor limit to the hard one (up to 65536): probes keep many sockets open.
 void raiseDescriptorLimit();
+
+// The first step of a probe, shared by the reachability probe and `probe --to svc/...`: a
+// non-blocking TCP connect, or a connected UDP socket that has sent `datagram`. connected is
+// set when a TCP connect finished at once; failure names why the socket could not start.
+struct ProbeStart {
+  toolkit::UniqueFd fd;
+  bool connected = false;
+  std::string failure;  // "" while the probe is under way
+};
+ProbeStart startProbe(const sockaddr_storage& address, socklen_t length, k8s::Protocol protocol,
+                      const std::string& datagram);
 
 // One probe from inside the calling thread's namespace; "" when it connected, else why not.
 std::string probeOnce(const std::string& address, uint16_t port, k8s::Protocol protocol,

@@ -69,27 +69,13 @@ struct Connection {
   std::string reason;
 };
 
+// A connection is done only once its answer came (or it failed), not when TCP connects.
 void start(Connection& c, const sockaddr_storage& address, socklen_t length, k8s::Protocol protocol) {
-  int type = protocol == k8s::Protocol::UDP ? SOCK_DGRAM : SOCK_STREAM;
-  c.fd = toolkit::UniqueFd(::socket(address.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!c.fd) {
-    c.done = true;
-    c.reason = std::string("socket: ") + std::strerror(errno);
-    return;
-  }
-  int rc = ::connect(c.fd.get(), reinterpret_cast<const sockaddr*>(&address), length);
-  if (type == SOCK_STREAM) {
-    if (rc == 0) c.connected = true;
-    if (rc != 0 && errno != EINPROGRESS) {
-      c.done = true;
-      c.reason = std::strerror(errno);
-    }
-    return;
-  }
-  if (rc != 0 || ::send(c.fd.get(), kWhoami, std::strlen(kWhoami), 0) < 0) {
-    c.done = true;
-    c.reason = std::strerror(errno);
-  }
+  auto started = startProbe(address, length, protocol, kWhoami);
+  c.fd = std::move(started.fd);
+  c.connected = started.connected;
+  c.reason = std::move(started.failure);
+  c.done = !c.reason.empty();
 }
 
 // Reads what arrived; done once a whole line (TCP) or a datagram (UDP) is there.
